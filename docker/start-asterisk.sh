@@ -1,0 +1,39 @@
+#!/bin/sh
+# Start the lab's Asterisk in the foreground: the one start script of both lab paths (the Docker
+# image and the no-Docker root filesystem). It renders the configuration templates in
+# $LAB_CONFIG_SRC (the @NAME@ placeholders take the values of the environment variables of the
+# same names, from lab.env) into /etc/vicifast-asterisk, then runs Asterisk, which drops root
+# for the asterisk user (runuser in asterisk.conf).
+set -eu
+
+src=${LAB_CONFIG_SRC:-/opt/vicifast/asterisk}
+dst=/etc/vicifast-asterisk
+names="LAB_BIND ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_PORT SIP_PASSWORD RTP_START RTP_END"
+
+script=""
+for name in $names; do
+    value=$(printenv "$name" || true)
+    if [ -z "$value" ]; then
+        echo "start-asterisk: $name is not set (it comes from lab.env)" >&2
+        exit 2
+    fi
+    # Escape what sed would read as special in a replacement: \ & and the | delimiter.
+    value=$(printf '%s' "$value" | sed -e 's/[\\&|]/\\&/g')
+    script="${script}s|@${name}@|${value}|g;"
+done
+
+rm -rf "$dst"
+mkdir -p "$dst"
+for file in "$src"/*.conf; do
+    sed -e "$script" "$file" > "$dst/$(basename "$file")"
+done
+chown -R asterisk:asterisk "$dst"
+chmod 0750 "$dst"
+chmod 0640 "$dst"/*.conf
+
+for dir in /var/run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk; do
+    mkdir -p "$dir"
+    chown -R asterisk:asterisk "$dir"
+done
+
+exec asterisk -f -C "$dst/asterisk.conf"
