@@ -1,0 +1,361 @@
+"""The ARI client: connect(), HTTP requests with errors mapped to exceptions, and the operations surface.
+
+Every operation comes from the live server's own description (/ari/api-docs) at connect time, as
+``ari.<resource>.<snake_case nickname>`` and, where its path names an object, as a method of that
+object's handle with the id bound.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from typing import Any, Callable, Iterable
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from . import api as _api
+from . import settings as _settings
+from .errors import ClientClosed, LabUnreachable, WaitTimeout, error_for
+from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Subscription
+from .handles import HANDLE_CLASSES, Handle, Record, binding_for, id_of, method_names
+from .stream import EventStream
+
+log = logging.getLogger("vicifast_kit.client")
+
+DEFAULT_APP = "vicifast"
+
+
+class ResourceGroup:
+    """The operations of one ARI resource (``ari.channels``, ``ari.bridges``, ...)."""
+
+    resource = ""
+
+    def __init__(self, client: "ARIClient") -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        ops = sorted(n for n in dir(type(self)) if not n.startswith("_") and n != "resource")
+        return f"<ari.{self.resource}: {', '.join(ops)}>"
+
+
+def _encode(value: Any, param: _api.Param) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, set)) and not isinstance(value, str):
+        return ",".join(str(id_of(v)) for v in value)
+    value = id_of(value)
+    return value
+
+
+def _make_method(op: _api.Operation, bound: dict[str, str] | None, qualname: str, name: str) -> Callable:
+    """A method calling op, with the handle's fields bound to the path parameters named in bound."""
+    if bound:
+        def method(self, *args: Any, **kwargs: Any) -> Any:
+            ids = {param: self.raw.get(field) for param, field in bound.items()}
+            return self._client._call(op, args, kwargs, ids)
+    else:
+        def method(self, *args: Any, **kwargs: Any) -> Any:
+            return self._client._call(op, args, kwargs, {})
+    keep = tuple(bound or ())
+    method.__signature__ = op.signature(keep, self_param=True)
+    method.__doc__ = op.doc(keep)
+    method.__name__ = name
+    method.__qualname__ = f"{qualname}.{name}"
+    method.__module__ = __name__
+    return method
+
+
+class Surface:
+    """The classes built from one server description: resource groups and handle subclasses."""
+
+    def __init__(self, description: _api.APIDescription) -> None:
+        self.api = description
+        self.groups: dict[str, type[ResourceGroup]] = {}
+        self.handles: dict[str, type[Handle]] = {}
+        handle_methods: dict[type[Handle], dict[str, Callable]] = {c: {} for c in HANDLE_CLASSES.values()}
+        for group, ops in description.operations.items():
+            cls_name = "".join(w.capitalize() for w in group.split("_")) + "Resource"
+            methods: dict[str, Any] = {"resource": group, "__doc__": f"The {group} operations of ARI."}
+            for name, op in ops.items():
+                methods[name] = _make_method(op, None, cls_name, name)
+                found = binding_for(op.path)
+                if found:
+                    hcls, params = found
+                    for hname in method_names(hcls, name):
+                        handle_methods[hcls].setdefault(
+                            hname, _make_method(op, params, hcls.__name__, hname))
+            self.groups[group] = type(cls_name, (ResourceGroup,), methods)
+        for name, base in HANDLE_CLASSES.items():
+            attrs = {k: v for k, v in handle_methods[base].items() if not hasattr(base, k)}
+            attrs["__doc__"] = base.__doc__
+            attrs["__module__"] = base.__module__
+            self.handles[name] = type(name, (base,), attrs)
+
+
+_SURFACES: dict[str, Surface] = {}
+_SURFACES_LOCK = threading.Lock()
+
+
+class ARIClient:
+    """A connection to ARI: the operations (``ari.channels.originate(...)``), events, handles.
+
+    Make one with ``vk.connect(app=...)``; use it as a context manager or call ``close()``.
+    """
+
+    def __init__(self, app: str | None = None, *, url: str | None = None, user: str | None = None,
+                 password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
+                 timeout: float = 10.0, reconnect: bool = True) -> None:
+        cfg = None
+        if url is None or user is None or password is None:
+            cfg = _settings.load()
+        url = (url or cfg.ari_url).rstrip("/")
+        parts = urlsplit(url)
+        if parts.username or parts.password:        # credentials in the URL: take them out of it
+            user = user or parts.username
+            password = password or parts.password
+            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+            url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+        if url.endswith("/ari"):
+            url = url[:-4]
+        self.url = url
+        self.user = user or cfg.ari_user
+        self._password = password if password is not None else cfg.ari_password
+        self.app = app or os.environ.get("VICIFAST_APP") or DEFAULT_APP
+        self.apps = [self.app] + [a for a in apps if a != self.app]
+        self.subscribe_all = subscribe_all
+        self.timeout = timeout
+        self._base = url + "/ari"
+        self._session = requests.Session()
+        self._session.auth = (self.user, self._password)
+        self._session.headers["Accept"] = "application/json"
+        self._closed = False
+        self._api: _api.APIDescription | None = None
+        self._state_lock = threading.Lock()
+        self._events = None
+        self._stream = None
+        try:
+            self._surface = self._load_surface()
+            self._api = self._surface.api
+            for group, cls in self._surface.groups.items():
+                setattr(self, group, cls(self))
+            self._events = EventHub(self, self.app)
+            query = urlencode({"app": ",".join(self.apps), "subscribeAll": "true" if subscribe_all else "false"})
+            ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
+            token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
+            self._stream = EventStream(ws_url, "Authorization: Basic " + token, self._events.put,
+                                       self._on_stream_state, self.app)
+            if not reconnect:
+                self._stream._backoff = (float("inf"), float("inf"))
+            self._stream.start()
+        except BaseException:
+            self.close()
+            raise
+        log.info("Connected to ARI at %s as %s, app %r", self.url, self.user, self.app)
+
+    # --- the server's description -------------------------------------------------------
+    def _load_surface(self) -> Surface:
+        index = self._http("GET", "/api-docs/resources.json")
+        docs: dict[str, dict] = {}
+        for entry in index.get("apis", []):
+            stem = entry["path"].rsplit("/", 1)[-1].split(".")[0]
+            docs[stem] = self._http("GET", f"/api-docs/{stem}.json")
+        fingerprint = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
+        with _SURFACES_LOCK:
+            surface = _SURFACES.get(fingerprint)
+            if surface is None:
+                surface = _SURFACES[fingerprint] = Surface(_api.parse(docs))
+        return surface
+
+    @property
+    def operations(self) -> list[_api.Operation]:
+        """Every operation the server describes (as the kit calls it: ``op.resource``, ``op.name``)."""
+        return self._api.all_operations() if self._api else []
+
+    # --- HTTP ----------------------------------------------------------------------------
+    def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
+              binary: bool = False) -> Any:
+        if self._closed:
+            raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+        try:
+            r = self._session.request(method, self._base + path, params=params or None,
+                                      json=body, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise LabUnreachable(self.url, type(e).__name__) from None
+        if r.status_code >= 400:
+            try:
+                message = r.json().get("message") or r.reason
+            except ValueError:
+                message = r.text.strip() or r.reason
+            raise error_for(r.status_code, message, method, path)
+        if r.status_code == 204 or not r.content:
+            return None
+        if binary or "json" not in r.headers.get("Content-Type", ""):
+            return r.content
+        return r.json()
+
+    def request(self, method: str, path: str, *, body: Any = None, **params: Any) -> Any:
+        """Any ARI call by hand: ``ari.request("GET", "/channels")``; params in the query, body as JSON."""
+        path = "/" + path.lstrip("/")
+        if path.startswith("/ari/"):
+            path = path[4:]
+        query = {k: ("true" if v is True else "false" if v is False else
+                     ",".join(map(str, map(id_of, v))) if isinstance(v, (list, tuple)) else id_of(v))
+                 for k, v in params.items() if v is not None}
+        return self._http(method.upper(), path, query, body)
+
+    def _call(self, op: _api.Operation, args: tuple, kwargs: dict, bound: dict[str, Any]) -> Any:
+        unbound = [p for p in op.path_params if p.name not in bound]
+        if len(args) > len(unbound):
+            raise TypeError(f"{op.name}() takes {len(unbound)} positional argument(s) "
+                            f"({', '.join(p.py for p in unbound) or 'none'}); pass the others by keyword")
+        values: dict[str, Any] = dict(bound)
+        for p, a in zip(unbound, args):
+            values[p.name] = a
+        lookup = op.__dict__.get("_lookup")
+        if lookup is None:
+            lookup = op.__dict__["_lookup"] = op.lookup()
+        for k, v in kwargs.items():
+            p = lookup.get(k)
+            if p is None or p.name in bound:
+                raise TypeError(f"{op.name}() got an unexpected keyword argument {k!r}")
+            if p.name in values:
+                raise TypeError(f"{op.name}() got multiple values for argument {p.py!r}")
+            values[p.name] = v
+        missing = [p.py for p in op.params if p.required and values.get(p.name) is None]
+        if missing:
+            raise TypeError(f"{op.name}() missing required argument(s): {', '.join(missing)}")
+        path, query, body = op.path, {}, None
+        for p in op.params:
+            v = values.get(p.name)
+            if v is None:
+                continue
+            if p.where == "path":
+                path = path.replace("{%s}" % p.name, quote(str(id_of(v)), safe=""))
+            elif p.where == "body":
+                if p.data_type == "object":
+                    body = dict(body or {}, **v) if isinstance(v, dict) else v
+                else:
+                    body = body or {}
+                    body[p.name] = v
+            else:
+                query[p.name] = _encode(v, p)
+        if op.resource == "events" and op.nickname == "eventWebsocket":
+            return self._raw_websocket(query)
+        result = self._http(op.method, path, query, body, binary=op.response == "binary")
+        return self._wrap(op.response, result)
+
+    def _raw_websocket(self, query: dict) -> Any:
+        import websocket
+        token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
+        url = re.sub(r"^http", "ws", self._base) + "/events?" + urlencode(query)
+        return websocket.create_connection(url, header=["Authorization: Basic " + token], timeout=self.timeout)
+
+    def _wrap(self, type_name: str, value: Any) -> Any:
+        """A server result as the kit returns it: handles, lists of handles, Records, bytes."""
+        if value is None or type_name in ("void", ""):
+            return value
+        m = re.fullmatch(r"List\[(\w+)\]", type_name)
+        if m and isinstance(value, list):
+            return [self._wrap(m.group(1), v) for v in value]
+        if isinstance(value, dict):
+            cls = self._surface.handles.get(type_name)
+            return cls(self, value) if cls else Record(value)
+        return value
+
+    def handle(self, kind: str, id: str | tuple) -> Handle:
+        """A handle for an object known by id, without asking the server: ``ari.handle("Channel", "123")``."""
+        cls = self._surface.handles.get(kind) or next(
+            (c for c in self._surface.handles.values() if c.kind.lower() == kind.lower()), None)
+        if cls is None:
+            raise ValueError(f"No handle kind {kind!r}; kinds: {', '.join(self._surface.handles)}")
+        return cls(self, id)
+
+    # --- events --------------------------------------------------------------------------
+    def on(self, event_type: str | Iterable[str], fn: Callable[[Event], Any]) -> Subscription:
+        """Call fn(event) on the dispatcher thread for each event of that type ("*": all); returns the unsubscriber."""
+        return self._events.subscribe(event_type, fn)
+
+    def wait_for(self, event_type: str | Iterable[str] = "*", timeout: float | None = 30.0,
+                 where: Callable[[Event], bool] | None = None) -> Event:
+        """The oldest event of that type not yet returned by ari.wait_for (raises WaitTimeout after timeout s)."""
+        return self._events.take(event_type, timeout=timeout, where=where, what=f"{event_type} event")
+
+    def pending_events(self, event_type: str | Iterable[str] | None = None) -> list[Event]:
+        """The buffered events not yet returned by ari.wait_for, oldest first."""
+        return self._events.pending(event_type)
+
+    def clear_events(self) -> int:
+        """Forget every buffered event (for every handle); returns how many there were."""
+        return self._events.clear()
+
+    @property
+    def connected(self) -> bool:
+        """True while the event websocket is up (False between a drop and the reconnect)."""
+        return bool(self._stream and self._stream.connected and not self._closed)
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        """Block until the event websocket is up (raises WaitTimeout)."""
+        deadline = time.monotonic() + timeout
+        while not self.connected:
+            if self._closed:
+                raise ClientClosed("This ARI client is closed")
+            if time.monotonic() > deadline:
+                raise WaitTimeout("the event websocket to reconnect", timeout)
+            time.sleep(0.05)
+
+    def _on_stream_state(self, up: bool) -> None:
+        self._events.put({"type": RECONNECTED if up else DISCONNECTED, "application": self.app,
+                          "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000%z")}, local=True)
+
+    # --- lifetime ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the websocket and stop every thread this client started."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._stream is not None:
+            self._stream.close()
+        if self._events is not None:
+            self._events.close()
+        self._session.close()
+        log.info("Closed the ARI client of app %r", self.app)
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+    def __enter__(self) -> "ARIClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "connected" if self.connected else "reconnecting"
+        return f"<ARIClient app={self.app!r} url={self.url!r} user={self.user!r} {state}>"
+
+    def __dir__(self) -> Iterable[str]:
+        return sorted(set(super().__dir__()))
+
+
+def connect(app: str | None = None, *, url: str | None = None, user: str | None = None,
+            password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
+            timeout: float = 10.0, reconnect: bool = True) -> ARIClient:
+    """Connect to ARI (defaults: the lab's settings) and register the Stasis app ``app``."""
+    return ARIClient(app, url=url, user=user, password=password, subscribe_all=subscribe_all, apps=apps,
+                     timeout=timeout, reconnect=reconnect)

@@ -1,0 +1,384 @@
+"""Events: the objects, the bounded buffers that wait_for reads like a queue, and the handler dispatcher."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import queue
+import threading
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .errors import ClientClosed, WaitTimeout
+from .handles import HANDLE_CLASSES, Handle, Record, _wrap_plain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import ARIClient
+
+log = logging.getLogger("vicifast_kit.events")
+
+# Fields that name an object when the server's description of an event type says nothing.
+_FALLBACK_FIELD_TYPES = {"channel": "Channel", "bridge": "Bridge", "playback": "Playback",
+                         "recording": "LiveRecording", "endpoint": "Endpoint",
+                         "device_state": "DeviceState", "peer": "Channel", "caller": "Channel"}
+# Kinds named by a playback's or recording's target_uri ("channel:ID", "bridge:ID").
+_TARGET_KINDS = {"channel": "channel", "bridge": "bridge"}
+
+#: Types of the kit's own (local) events about its websocket.
+DISCONNECTED = "WebSocketDisconnected"
+RECONNECTED = "WebSocketReconnected"
+
+
+def _parse_time(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    return text
+
+
+class Event:
+    """One ARI event: ``.type``, ``.timestamp``, its fields as attributes, handles for the objects it names."""
+
+    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types")
+
+    def __init__(self, client: "ARIClient", raw: dict, seq: int = 0, local: bool = False) -> None:
+        self._client = client
+        self.raw = raw
+        self.type: str = raw.get("type", "")
+        self.seq = seq
+        self.local = local
+        props = (client._api.models.get(self.type) or {}).get("properties") or {} if client._api else {}
+        self._field_types = {name: spec.get("type", "") for name, spec in props.items()}
+        self.keys = self._object_keys()
+
+    @property
+    def timestamp(self) -> Any:
+        """When the server made the event (a datetime; the text if it could not be read)."""
+        return _parse_time(self.raw.get("timestamp"))
+
+    def _field_type(self, name: str) -> str:
+        return self._field_types.get(name) or _FALLBACK_FIELD_TYPES.get(name, "")
+
+    def _object_keys(self) -> list[tuple[str, str]]:
+        keys = []
+        for name, value in self.raw.items():
+            if not isinstance(value, dict):
+                continue
+            cls = HANDLE_CLASSES.get(self._field_type(name))
+            if cls is not None:
+                key = (cls.kind, "/".join(str(value.get(f, "")) for f in cls.key_fields))
+                if key not in keys:
+                    keys.append(key)
+                target = value.get("target_uri")
+                if isinstance(target, str) and ":" in target:
+                    kind, _, ident = target.partition(":")
+                    if kind in _TARGET_KINDS and (_TARGET_KINDS[kind], ident) not in keys:
+                        keys.append((_TARGET_KINDS[kind], ident))
+        return keys
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            value = self.raw[name]
+        except KeyError:
+            raise AttributeError(f"{self.type} event has no field {name!r}; fields: "
+                                 f"{', '.join(self.raw)}") from None
+        type_name = self._field_type(name)
+        if type_name and (isinstance(value, dict) or isinstance(value, list)):
+            return self._client._wrap(type_name, value)
+        return _wrap_plain(value)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.raw[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A field (as for attribute access), or default when the event has no such field."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            return default
+
+    def __dir__(self) -> Iterable[str]:
+        return sorted(set(self.raw) | {"type", "timestamp", "raw", "local", "get", "seq"})
+
+    def __repr__(self) -> str:
+        bits = []
+        for name in ("channel", "bridge", "playback", "recording", "endpoint"):
+            v = self.raw.get(name)
+            if isinstance(v, dict):
+                bits.append(f"{name}={v.get('name') or v.get('id')!r}")
+        for name in ("digit", "args", "variable", "value", "eventname", "dialstatus"):
+            if name in self.raw:
+                bits.append(f"{name}={self.raw[name]!r}")
+        return f"<Event {self.type}{' ' if bits else ''}{' '.join(bits)}>"
+
+
+class Subscription:
+    """What ``on()`` returns: call it (or its ``unsubscribe()``) to stop the handler."""
+
+    def __init__(self, hub: "EventHub", key: Any, types: frozenset | None, fn: Callable) -> None:
+        self._hub, self.key, self.types, self.fn = hub, key, types, fn
+        self.active = True
+
+    def unsubscribe(self) -> None:
+        """Stop calling the handler."""
+        self._hub._unsubscribe(self)
+
+    __call__ = unsubscribe
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.unsubscribe()
+
+    def __repr__(self) -> str:
+        what = "any event" if self.types is None else ", ".join(sorted(self.types))
+        return f"<Subscription {what}{' on ' + ':'.join(self.key) if self.key else ''}" \
+               f"{'' if self.active else ' (inactive)'}>"
+
+
+def _types(event_type: str | Iterable[str] | None) -> frozenset | None:
+    if event_type is None or event_type == "*":
+        return None
+    if isinstance(event_type, str):
+        return frozenset([event_type])
+    types = frozenset(event_type)
+    return None if "*" in types else types
+
+
+class EventHub:
+    """Bounded per-type and per-object buffers that wait_for reads like queues, and the handler dispatcher.
+
+    The websocket reader calls ``put`` (cheap: file the event and wake waiters); handlers run on
+    the dispatcher thread, so a slow handler never holds up the stream or a wait_for.
+    """
+
+    def __init__(self, client: "ARIClient", name: str, per_type: int = 5000, per_object: int = 500,
+                 objects: int = 5000, dispatch_queue: int = 20000, slow_handler: float = 1.0) -> None:
+        self._client = client
+        self._cond = threading.Condition()
+        self._seq = itertools.count(1)
+        self._by_type: dict[str, collections.deque] = {}
+        self._by_object: "collections.OrderedDict[tuple, collections.deque]" = collections.OrderedDict()
+        self._per_type, self._per_object, self._objects = per_type, per_object, objects
+        self._handlers: dict[Any, list[Subscription]] = {}   # key (None = client-wide) -> subscriptions
+        self._handlers_lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue(maxsize=dispatch_queue)
+        self._closed = False
+        self.dropped = 0        # events the dispatcher had no room for
+        self.received = 0
+        self.slow_handler = slow_handler
+        self._thread = threading.Thread(target=self._dispatch_loop, name=f"vicifast-ari-dispatch[{name}]",
+                                        daemon=True)
+        self._thread.start()
+
+    # --- arrival (reader thread) ---------------------------------------------------------
+    def put(self, raw: dict, local: bool = False) -> Event:
+        """File an event from the server (or a local one) and wake whoever waits for it."""
+        ev = Event(self._client, raw, next(self._seq), local)
+        with self._cond:
+            self.received += 1
+            buf = self._by_type.get(ev.type)
+            if buf is None:
+                buf = self._by_type[ev.type] = collections.deque(maxlen=self._per_type)
+            buf.append(ev)
+            for key in ev.keys:
+                obuf = self._by_object.get(key)
+                if obuf is None:
+                    obuf = self._by_object[key] = collections.deque(maxlen=self._per_object)
+                    if len(self._by_object) > self._objects:
+                        self._by_object.popitem(last=False)
+                else:
+                    self._by_object.move_to_end(key)
+                obuf.append(ev)
+            self._cond.notify_all()
+        if self._handlers and self._wanted(ev):
+            try:
+                self._queue.put_nowait(ev)
+            except queue.Full:
+                self.dropped += 1
+                log.warning("Event handlers are too slow: dropped %s for the handlers (wait_for still has it)",
+                            ev.type)
+        return ev
+
+    def _wanted(self, ev: Event) -> bool:
+        h = self._handlers
+        return None in h or any(k in h for k in ev.keys)
+
+    # --- waiting (user threads) ------------------------------------------------------------
+    def _find(self, types: frozenset | None, where: Callable | None, key: Any, remove: bool = True
+              ) -> Event | None:
+        if key is None:
+            if types is None:
+                bufs = list(self._by_type.values())
+            else:
+                bufs = [self._by_type[t] for t in types if t in self._by_type]
+            best_buf, best = None, None
+            for buf in bufs:
+                for ev in buf:
+                    if best is not None and ev.seq > best.seq:
+                        break
+                    if where is None or where(ev):
+                        best_buf, best = buf, ev
+                        break
+            if best is not None and remove:
+                best_buf.remove(best)
+            return best
+        buf = self._by_object.get(key)
+        if not buf:
+            return None
+        for ev in buf:
+            if (types is None or ev.type in types) and (where is None or where(ev)):
+                if remove:
+                    buf.remove(ev)
+                return ev
+        return None
+
+    def take(self, event_type: str | Iterable[str] | None, timeout: float | None = 30.0,
+             where: Callable[[Event], bool] | None = None, key: Any = None, what: str | None = None,
+             stop_types: Iterable[str] = ()) -> Event | None:
+        """Remove and return the oldest matching event, waiting up to timeout (WaitTimeout after)."""
+        types = _types(event_type)
+        stops = frozenset(stop_types)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                ev = self._find(types, where, key)
+                if ev is not None:
+                    return ev
+                if stops and self._find(stops, None, key, remove=False) is not None:
+                    return None
+                if self._closed:
+                    raise ClientClosed(f"The client was closed while waiting for {what or event_type}")
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise WaitTimeout(what or str(event_type), timeout)
+                self._cond.wait(remaining if remaining is None or remaining < 5 else 5)
+
+    def pending(self, event_type: str | Iterable[str] | None = None, key: Any = None) -> list[Event]:
+        """Buffered events not yet taken by a wait, oldest first."""
+        types = _types(event_type)
+        with self._cond:
+            if key is not None:
+                evs = list(self._by_object.get(key) or ())
+            else:
+                evs = sorted((ev for buf in self._by_type.values() for ev in buf), key=lambda e: e.seq)
+        return [e for e in evs if types is None or e.type in types]
+
+    def clear(self) -> int:
+        """Forget every buffered event; returns how many there were."""
+        with self._cond:
+            n = sum(len(b) for b in self._by_type.values())
+            self._by_type.clear()
+            self._by_object.clear()
+        return n
+
+    def collect_digits(self, channel: Handle, max_digits: int | None, terminator: str | None,
+                       timeout: float, inter_digit_timeout: float) -> str:
+        """The keypresses of a channel (see Channel.collect_digits)."""
+        digits = ""
+        start = time.monotonic()
+        deadline = start + timeout
+        last = start
+        while not (max_digits and len(digits) >= max_digits):
+            limit = deadline if not digits else min(deadline, last + inter_digit_timeout)
+            try:
+                ev = self.take("ChannelDtmfReceived", timeout=max(0.0, limit - time.monotonic()),
+                               key=channel.key, stop_types=("StasisEnd", "ChannelDestroyed"),
+                               what=f"a digit on {channel!r}")
+            except WaitTimeout:
+                break
+            if ev is None:          # the channel hung up or left the app
+                break
+            last = time.monotonic()
+            digit = ev.raw.get("digit", "")
+            if terminator and digit in terminator:
+                break
+            digits += digit
+        return digits
+
+    # --- handlers (dispatcher thread) ----------------------------------------------------
+    def subscribe(self, event_type: str | Iterable[str] | None, fn: Callable[[Event], Any],
+                  key: Any = None) -> Subscription:
+        """Register fn for events of that type (client-wide, or about one object)."""
+        if not callable(fn):
+            raise TypeError("the handler must be callable: on(event_type, fn)")
+        sub = Subscription(self, key, _types(event_type), fn)
+        with self._handlers_lock:
+            handlers = dict(self._handlers)
+            handlers[key] = handlers.get(key, []) + [sub]
+            self._handlers = handlers
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        sub.active = False
+        with self._handlers_lock:
+            handlers = dict(self._handlers)
+            rest = [s for s in handlers.get(sub.key, []) if s is not sub]
+            if rest:
+                handlers[sub.key] = rest
+            else:
+                handlers.pop(sub.key, None)
+            self._handlers = handlers
+
+    def _drop_object(self, key: Any) -> None:
+        with self._handlers_lock:
+            handlers = dict(self._handlers)
+            for sub in handlers.pop(key, []):
+                sub.active = False
+            self._handlers = handlers
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            ev = self._queue.get()
+            if ev is None:
+                return
+            handlers = self._handlers
+            subs = list(handlers.get(None, ()))
+            for key in ev.keys:
+                subs += handlers.get(key, ())
+            for sub in subs:
+                if sub.active and (sub.types is None or ev.type in sub.types):
+                    self._run(sub, ev)
+            for key in ev.keys:
+                cls = next((c for c in HANDLE_CLASSES.values() if c.kind == key[0]), None)
+                if cls is not None and ev.type in cls.final_events and key in self._handlers:
+                    self._drop_object(key)
+
+    def _run(self, sub: Subscription, ev: Event) -> None:
+        started = time.monotonic()
+        try:
+            sub.fn(ev)
+        except Exception:
+            log.exception("Event handler %r failed on %s (the stream goes on)",
+                          getattr(sub.fn, "__name__", sub.fn), ev.type)
+        spent = time.monotonic() - started
+        if spent > self.slow_handler:
+            log.warning("Event handler %r took %.1f s on %s: events wait behind it (wait_for does not)",
+                        getattr(sub.fn, "__name__", sub.fn), spent, ev.type)
+
+    # --- shutdown --------------------------------------------------------------------------
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the dispatcher and wake every waiter."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        while True:
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)

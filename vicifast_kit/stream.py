@@ -1,0 +1,142 @@
+"""The event websocket: one reader thread that only reads and queues, and reconnects with backoff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from typing import Callable
+
+import websocket
+
+from .errors import LabUnreachable, error_for
+
+log = logging.getLogger("vicifast_kit.client")
+
+
+class EventStream:
+    """ARI's /events websocket for a set of apps; ``on_event(dict)`` gets every message, in order.
+
+    The URL carries no credentials (they go in the handshake's Authorization header), so it can
+    be logged.
+    """
+
+    def __init__(self, ws_url: str, auth_header: str, on_event: Callable[[dict], None],
+                 on_state: Callable[[bool], None], name: str, connect_timeout: float = 5.0,
+                 backoff: tuple[float, float] = (0.25, 5.0), idle_ping: float = 20.0) -> None:
+        self.url = ws_url
+        self._header = [auth_header]
+        self._on_event = on_event
+        self._on_state = on_state
+        self._connect_timeout = connect_timeout
+        self._backoff = backoff
+        self._idle_ping = idle_ping
+        self._stop = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._lock = threading.Lock()
+        self.connected = False
+        self.reconnects = 0
+        self._thread = threading.Thread(target=self._run, name=f"vicifast-ari-reader[{name}]", daemon=True)
+
+    def _open(self) -> websocket.WebSocket:
+        try:
+            ws = websocket.create_connection(self.url, header=self._header, timeout=self._connect_timeout,
+                                             enable_multithread=True)
+        except websocket.WebSocketBadStatusException as e:
+            raise error_for(e.status_code, "The event websocket was refused", "GET", "/events") from None
+        except (OSError, websocket.WebSocketException) as e:
+            raise LabUnreachable(self.url.split("/ari/")[0].replace("ws", "http", 1),
+                                 f"event websocket: {type(e).__name__}") from None
+        ws.settimeout(self._idle_ping)
+        return ws
+
+    def start(self) -> None:
+        """Open the websocket (errors raise here) and start the reader thread."""
+        self._ws = self._open()
+        self.connected = True
+        self._thread.start()
+
+    def _run(self) -> None:
+        ws = self._ws
+        while not self._stop.is_set():
+            if ws is None:
+                ws = self._reconnect()
+                if ws is None:
+                    return
+            try:
+                msg = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                try:
+                    ws.ping()
+                    continue
+                except Exception:
+                    msg = None
+            except Exception:
+                msg = None
+            if msg is None or msg == "" and not ws.connected:
+                if self._stop.is_set():
+                    return
+                self._lost(ws)
+                ws = None
+                continue
+            if not msg:
+                continue
+            try:
+                data = json.loads(msg)
+            except ValueError:
+                log.warning("Ignored a websocket message that is not JSON (%d bytes)", len(msg))
+                continue
+            try:
+                self._on_event(data)
+            except Exception:
+                log.exception("Could not file an event of type %s", data.get("type"))
+
+    def _lost(self, ws: websocket.WebSocket) -> None:
+        self.connected = False
+        try:
+            ws.close(timeout=0.2)
+        except Exception:
+            pass
+        log.warning("ARI event websocket lost (%s); reconnecting with backoff", self.url)
+        self._on_state(False)
+
+    def _reconnect(self) -> websocket.WebSocket | None:
+        delay = self._backoff[0]
+        while not self._stop.wait(delay):
+            try:
+                ws = self._open()
+            except Exception as e:
+                log.debug("Reconnect failed (%s); next try in %.2f s", type(e).__name__, delay)
+                delay = min(delay * 2, self._backoff[1])
+                continue
+            with self._lock:
+                if self._stop.is_set():
+                    ws.close(timeout=0.2)
+                    return None
+                self._ws = ws
+            self.connected = True
+            self.reconnects += 1
+            log.warning("ARI event websocket reconnected (%s); the app is registered again", self.url)
+            self._on_state(True)
+            return ws
+        return None
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the reader thread and close the websocket."""
+        self._stop.set()
+        with self._lock:
+            ws = self._ws
+        if ws is not None:
+            try:
+                if ws.sock is not None:
+                    ws.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                ws.close(timeout=0.2)
+            except Exception:
+                pass
+        self.connected = False
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
