@@ -1,1 +1,228 @@
-"""The lab: the real Asterisk 22 the kit talks to (up, down, status, logs, cli)."""
+"""The lab: the real Asterisk 22 the kit talks to (up, down, restart, status, logs, cli)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+
+from .. import settings
+from . import docker, probes, rootfs
+from .errors import LabError
+
+__all__ = ["LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend"]
+
+BACKENDS = {"docker": docker, "rootfs": rootfs}
+START_HINT = "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python)."
+
+
+@dataclass
+class LabStatus:
+    """What `vicifast-kit lab status` reports."""
+
+    backend: str | None
+    ari: str
+    ami: str
+    version: str | None = None
+    channels: int | None = None
+    ari_url: str = ""
+    ami_address: str = ""
+
+    @property
+    def up(self) -> bool:
+        """True when ARI answers with the lab's credentials."""
+        return self.ari == "ok"
+
+    def __str__(self) -> str:
+        if not self.up and self.backend is None:
+            return f"The lab is down: nothing answers at {self.ari_url}. {START_HINT}"
+        backend = self.backend or "not started by this kit"
+        lines = [
+            f"Lab:      {'up' if self.up else 'not answering'} (backend: {backend})",
+            f"Asterisk: {self.version or 'unknown'}",
+            f"ARI:      {_describe(self.ari)} at {self.ari_url}/ari",
+            f"AMI:      {_describe(self.ami)} at {self.ami_address}",
+            f"Channels: {'unknown' if self.channels is None else self.channels} up",
+        ]
+        return "\n".join(lines)
+
+
+def _describe(state: str) -> str:
+    return {"ok": "answers", "refused": "answers but refuses the lab's credentials", "unreachable": "does not answer"}[state]
+
+
+def running_backend() -> str | None:
+    """The backend the lab is running with ('rootfs' or 'docker'), or None."""
+    if rootfs.running():
+        return "rootfs"
+    if docker.running():
+        return "docker"
+    return None
+
+
+def choose_backend() -> str:
+    """Docker when an engine answers, else the root-filesystem lab when this machine can run it."""
+    if docker.engine_answers():
+        return "docker"
+    try:
+        rootfs.check_can_run()
+    except LabError as error:
+        raise LabError(
+            "Cannot start the lab: no Docker engine answers, and the lab without Docker cannot run here: "
+            f"{error}"
+        ) from None
+    return "rootfs"
+
+
+def _ari_state(s: settings.Settings) -> tuple[str, dict | None]:
+    info = probes.ari_get(s, "/asterisk/info")
+    if info is None:
+        return "unreachable", None
+    if "http_status" in info:
+        return ("refused" if info["http_status"] in (401, 403) else "unreachable"), None
+    return "ok", info
+
+
+def status() -> LabStatus:
+    """Which backend runs the lab, Asterisk's version, whether ARI and AMI answer, channels up."""
+    s = settings.load()
+    ari, info = _ari_state(s)
+    result = LabStatus(
+        backend=running_backend(), ari=ari, ami=probes.ami_login(s) if ari != "unreachable" else "unreachable",
+        ari_url=s.ari_url, ami_address=f"{s.ami_host}:{s.ami_port}",
+    )
+    if info:
+        result.version = info.get("system", {}).get("version")
+        channels = probes.ari_get(s, "/channels")
+        result.channels = len(channels) if isinstance(channels, list) else None
+    return result
+
+
+def _check_ports(values: dict[str, str]) -> None:
+    host = values["LAB_BIND"] if values["LAB_BIND"] != "0.0.0.0" else "127.0.0.1"
+    wanted = [
+        ("ARI_PORT", "ARI/HTTP", socket.SOCK_STREAM),
+        ("AMI_PORT", "AMI", socket.SOCK_STREAM),
+        ("SIP_PORT", "SIP (UDP)", socket.SOCK_DGRAM),
+    ]
+    for name, what, kind in wanted:
+        port = int(values[name])
+        if probes.port_taken(host, port, kind):
+            owner = probes.port_owner(port, kind) or "another program"
+            raise LabError(
+                f"Port {port} on {host}, which the lab needs for {what}, is already taken by {owner}. "
+                f"Stop that program, or give the lab another port: e.g. `{name}={port + 1} vicifast-kit lab up` "
+                f"(and keep {name} set so the kit connects there too)."
+            )
+
+
+def _wait_ready(backend, s: settings.Settings, timeout: float) -> None:
+    """Wait until Asterisk has fully booted and ARI answers; LabError if it does not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if backend is rootfs and not rootfs.running():
+            raise LabError(
+                "Asterisk stopped while starting. Its console said:\n" + rootfs.console_tail() +
+                "\nSee `vicifast-kit lab logs` for its log."
+            )
+        if backend.booted():
+            state, _ = _ari_state(s)
+            if state == "ok":
+                return
+            if state == "refused":
+                raise LabError(
+                    f"The lab runs but ARI at {s.ari_url} refuses user {s.ari_user!r}: the lab was started with "
+                    "other credentials. Run `vicifast-kit lab restart` to start it with the current ones."
+                )
+        time.sleep(0.2)
+    raise LabError(f"The lab did not answer within {timeout:.0f} s. See `vicifast-kit lab logs`, then try `vicifast-kit lab restart`.")
+
+
+def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabStatus:
+    """Start the lab (idempotent): Docker if an engine answers, else the root-filesystem lab."""
+    if backend not in (None, *BACKENDS):
+        raise LabError(f"Unknown backend {backend!r}: choose 'docker' or 'rootfs'.")
+    values = settings.lab_values()
+    s = settings.load()
+    with rootfs.locked():
+        current = running_backend()
+        if current and backend and current != backend:
+            raise LabError(f"The lab already runs with the {current} backend: `vicifast-kit lab down` first to switch.")
+        if current:
+            try:
+                _wait_ready(BACKENDS[current], s, timeout=30)
+                progress(f"The lab is already up ({current} backend).")
+                return status()
+            except LabError as error:
+                progress(f"The lab runs but is not healthy ({error}); restarting it.")
+                BACKENDS[current].stop()
+        name = backend or choose_backend()
+        module = BACKENDS[name]
+        module.check_can_run()
+        if name == "rootfs":
+            rootfs.stop()  # clears what a killed lab may have left (a mount, a stale pid file)
+        _check_ports(values)
+        if name == "rootfs":
+            rootfs.build(progress)
+        progress(f"Starting Asterisk ({name} backend)...")
+        started = time.monotonic()
+        module.start(values)
+        try:
+            _wait_ready(module, s, timeout)
+        except LabError:
+            module.stop()
+            raise
+        result = status()
+        progress(f"The lab is up: Asterisk {result.version}, fully booted in {time.monotonic() - started:.1f} s.")
+        progress(connection_help(values, s))
+        return result
+
+
+def connection_help(values: dict[str, str], s: settings.Settings) -> str:
+    """How to reach the lab (passwords are named by where they live, never printed)."""
+    return "\n".join([
+        f"  ARI  {s.ari_url}/ari   user {s.ari_user} (password: ARI_PASSWORD in docker/lab.env)",
+        f"  AMI  {s.ami_host}:{s.ami_port}   user {s.ami_user} (secret: AMI_SECRET in docker/lab.env)",
+        f"  SIP  phones 6001-6003 register at 127.0.0.1:{values['SIP_PORT']} (UDP), password SIP_PASSWORD",
+        '  Python:  import vicifast_kit as vk; ari = vk.connect(app="demo")',
+    ])
+
+
+def down(progress=print) -> None:
+    """Stop the lab; no Asterisk process and no mount are left behind."""
+    with rootfs.locked():
+        rootfs.stop()
+        if docker.running():
+            docker.stop()
+    progress("The lab is down.")
+
+
+def restart(progress=print, timeout: float = 90) -> LabStatus:
+    """Stop the lab and start it again with the same backend (Asterisk restarts: websockets drop)."""
+    backend = running_backend()
+    down(progress)
+    return up(backend, progress, timeout)
+
+
+def _running_module():
+    current = running_backend()
+    if current is None:
+        raise LabError(f"The lab is down. {START_HINT}")
+    return BACKENDS[current]
+
+
+def cli(command: str, timeout: float = 30) -> str:
+    """Run an Asterisk CLI command in the lab (e.g. "core show channels") and return its output."""
+    result = _running_module().run_inside("asterisk", "-rx", command, timeout=timeout)
+    if result.returncode != 0:
+        raise LabError(f"The Asterisk CLI failed: {(result.stderr or result.stdout).strip()}")
+    return result.stdout
+
+
+def logs(lines: int = 50) -> str:
+    """The last lines of the lab's Asterisk log (/var/log/asterisk/messages.log)."""
+    path = rootfs.root_dir() / "var/log/asterisk/messages.log"
+    if running_backend() != "docker" and path.exists():
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    result = _running_module().run_inside("tail", "-n", str(lines), "/var/log/asterisk/messages.log")
+    return result.stdout

@@ -1,0 +1,68 @@
+"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli`."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from . import lab
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vicifast-kit", description="The VICIfast ARI Kit.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    lab_parser = commands.add_parser("lab", help="the lab: a real Asterisk 22 with ARI and AMI")
+    actions = lab_parser.add_subparsers(dest="action", required=True)
+    up = actions.add_parser("up", help="start the lab (builds it the first time); harmless if it is up")
+    up.add_argument("--backend", choices=sorted(lab.BACKENDS), help="force Docker or the root-filesystem lab")
+    actions.add_parser("restart", help="stop the lab and start it again with the same backend")
+    actions.add_parser("down", help="stop the lab, leaving no process or mount behind")
+    actions.add_parser("status", help="backend, Asterisk version, ARI/AMI, channels (exit 1 when down)")
+    logs = actions.add_parser("logs", help="the Asterisk log")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    cli = actions.add_parser("cli", help='run an Asterisk CLI command, e.g. cli "core show channels"')
+    cli.add_argument("words", nargs="+", metavar="COMMAND")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.action == "up":
+            lab.up(args.backend)
+        elif args.action == "restart":
+            lab.restart()
+        elif args.action == "down":
+            lab.down()
+        elif args.action == "status":
+            result = lab.status()
+            print(result)
+            return 0 if result.up else 1
+        elif args.action == "logs":
+            if args.follow:
+                return _follow_logs(args.lines)
+            print(lab.logs(args.lines))
+        elif args.action == "cli":
+            print(lab.cli(" ".join(args.words)), end="")
+    except lab.LabError as error:
+        print(f"vicifast-kit: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _follow_logs(lines: int) -> int:
+    backend = lab.running_backend()
+    if backend == "docker":
+        command = ["tail", "-n", str(lines), "-F", "/var/log/asterisk/messages.log"]
+        return lab.docker.compose("exec", "-T", lab.docker.SERVICE, *command, timeout=None, capture=False).returncode
+    path = lab.rootfs.root_dir() / "var/log/asterisk/messages.log"
+    return subprocess.call(["tail", "-n", str(lines), "-F", str(path)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""The error the lab raises: what went wrong and what to do next."""
+
+
+class LabError(RuntimeError):
+    """The lab could not be started, stopped or reached; the message says what to do next."""

@@ -1,0 +1,87 @@
+"""Does the lab answer? ARI, AMI and port checks that need nothing but the standard library."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from pathlib import Path
+
+from ..settings import Settings
+
+
+def ari_get(s: Settings, path: str, timeout: float = 3):
+    """GET an ARI resource with the lab's credentials; the decoded JSON, or None if nothing answers."""
+    request = urllib.request.Request(f"{s.ari_url}/ari{path}")
+    token = b64encode(f"{s.ari_user}:{s.ari_password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        return {"http_status": error.code}
+    except (OSError, ValueError):
+        return None
+
+
+def ami_login(s: Settings, timeout: float = 3) -> str:
+    """Log in to AMI: 'ok', 'refused' (wrong user or secret) or 'unreachable'."""
+    try:
+        with socket.create_connection((s.ami_host, s.ami_port), timeout=timeout) as sock:
+            reader = sock.makefile("rb")
+            if not reader.readline().startswith(b"Asterisk Call Manager"):
+                return "unreachable"
+            sock.sendall(
+                f"Action: Login\r\nUsername: {s.ami_user}\r\nSecret: {s.ami_secret}\r\nEvents: off\r\n\r\n".encode()
+            )
+            reply = b""
+            while not reply.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                if not line:
+                    break
+                reply += line
+            sock.sendall(b"Action: Logoff\r\n\r\n")
+            return "ok" if b"Response: Success" in reply else "refused"
+    except OSError:
+        return "unreachable"
+
+
+def port_taken(host: str, port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    """True if something already holds this TCP (or UDP) port on this address."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+def port_owner(port: int, kind: int = socket.SOCK_STREAM) -> str:
+    """Which program holds a local port, as 'pid 123 (python3)', or '' if it cannot be told."""
+    table = "/proc/net/tcp" if kind == socket.SOCK_STREAM else "/proc/net/udp"
+    inodes = set()
+    try:
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port:
+                inodes.add(fields[9])
+    except OSError:
+        return ""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    name = (proc / "comm").read_text().strip()
+                    return f"pid {proc.name} ({name})"
+        except OSError:
+            continue
+    return ""
