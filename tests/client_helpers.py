@@ -1,0 +1,88 @@
+"""Fixtures and helpers shared by the client tests (imported by tests/test_client_*.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit.lab.simulate import simulate_caller
+
+
+def unique_app(prefix: str = "t") -> str:
+    """A Stasis app name no other test (or parallel run) uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def cleanup(ari: vk.ARIClient, extra_channels=()) -> None:
+    """Hang up every channel and destroy every bridge the client's app saw or made."""
+    if ari.closed:
+        return
+    channels, bridges = set(extra_channels), set()
+    with contextlib.suppress(Exception):
+        app = ari.applications.get(ari.app)
+        channels.update(app.channel_ids)
+        bridges.update(app.bridge_ids)
+    for kind, ident in list(ari._events._by_object):
+        if kind == "channel":
+            channels.add(ident)
+        elif kind == "bridge":
+            bridges.add(ident)
+    for ident in channels:
+        with contextlib.suppress(vk.ARIError, vk.LabUnreachable):
+            ari.channels.hangup(ident)
+    for ident in bridges:
+        with contextlib.suppress(vk.ARIError, vk.LabUnreachable):
+            ari.bridges.destroy(ident)
+
+
+class Lab:
+    """A client on a unique app, plus helpers that remember what to clean up."""
+
+    def __init__(self, ari: vk.ARIClient) -> None:
+        self.ari = ari
+        self.callers: list = []
+
+    def call(self, dtmf: str = "", *, answer: bool = True, delay: float = 0.3, duration: float = 8, **kw):
+        """Simulate an inbound caller; returns (caller side, the app's channel) with the app's side answered."""
+        caller = simulate_caller(self.ari, dtmf, delay=delay, duration=duration, **kw)
+        self.callers.append(caller.id)
+        ev = self.ari.wait_for("StasisStart", timeout=10,
+                               where=lambda e: e.channel.name.startswith(caller.name.rsplit(";", 1)[0]))
+        ch = ev.channel
+        if answer:
+            ch.answer()
+        return caller, ch
+
+
+def wait_until(pred, timeout: float = 5.0, step: float = 0.05):
+    """Poll pred() until it is truthy (returns it) or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(step)
+
+
+@pytest.fixture
+def lab():
+    """A connected client on a unique app; everything it made is cleaned up afterwards."""
+    ari = vk.connect(app=unique_app())
+    helper = Lab(ari)
+    try:
+        yield helper
+    finally:
+        cleanup(ari, helper.callers)
+        ari.close()
+
+
+@pytest.fixture
+def ari(lab):
+    """The client of the lab fixture."""
+    return lab.ari

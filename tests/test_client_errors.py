@@ -1,0 +1,74 @@
+"""Every error class, each from a real answer of the lab's server."""
+
+from __future__ import annotations
+
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit import settings
+
+from client_helpers import ari, lab, unique_app  # noqa: F401  (fixtures)
+
+
+def test_error_hierarchy():
+    for cls in (vk.BadRequest, vk.Unauthorized, vk.Forbidden, vk.NotFound, vk.Conflict,
+                vk.UnprocessableEntity, vk.ServerError):
+        assert issubclass(cls, vk.ARIError)
+    assert issubclass(vk.WaitTimeout, TimeoutError)
+    assert issubclass(vk.LabUnreachable, ConnectionError)
+
+
+def test_bad_request_400(ari):
+    with pytest.raises(vk.BadRequest) as err:
+        ari.request("POST", "/channels")
+    e = err.value
+    assert (e.status, e.method, e.path) == (400, "POST", "/channels") and "Endpoint" in e.message
+
+
+def test_not_found_404(ari):
+    with pytest.raises(vk.NotFound) as err:
+        ari.channels.get("no-such-channel")
+    assert err.value.status == 404 and err.value.path == "/channels/no-such-channel"
+    assert "Channel not found" in str(err.value)
+
+
+def test_unauthorized_401(ari):
+    port = settings.lab_values()["ARI_PORT"]
+    with pytest.raises(vk.Unauthorized) as err:
+        vk.connect(app=unique_app(), url=f"http://127.0.0.1:{port}", user="vicifast", password="nope")
+    assert err.value.status == 401
+
+
+def test_forbidden_403_for_read_only_user():
+    with vk.connect(app=unique_app(), user="vicifast-viewer", password=settings.load().ari_password) as viewer:
+        assert viewer.asterisk.ping().ping == "pong"          # reading is allowed
+        with pytest.raises(vk.Forbidden) as err:
+            viewer.bridges.create(type="mixing")
+        assert err.value.status == 403 and err.value.method == "POST"
+
+
+def test_conflict_409(ari):
+    with pytest.raises(vk.Conflict) as err:
+        ari.device_states.update("PJSIP/6001", device_state="BUSY")    # not a Stasis: device
+    assert err.value.status == 409
+
+
+def test_unprocessable_422(lab):
+    caller, ch = lab.call(duration=5)
+    br = lab.ari.bridges.create(type="mixing")
+    with pytest.raises(vk.UnprocessableEntity) as err:
+        br.add_channel(channel=caller)          # the caller's side is not in the Stasis app
+    assert err.value.status == 422
+    br.destroy()
+
+
+def test_server_error_5xx(ari):
+    with pytest.raises(vk.ServerError) as err:
+        ari.channels.originate(endpoint="NoSuchTech/x", app=ari.app)
+    assert 500 <= err.value.status < 600
+
+
+def test_wait_timeout_names_what_was_awaited(ari):
+    with pytest.raises(TimeoutError) as err:
+        ari.wait_for("StasisStart", timeout=0.2)
+    assert isinstance(err.value, vk.WaitTimeout) and "StasisStart" in str(err.value)

@@ -1,0 +1,160 @@
+"""Events: queue-like waits, handlers on the dispatcher thread, digits, user events, subscriptions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+import vicifast_kit as vk
+
+from client_helpers import ari, lab, wait_until  # noqa: F401  (fixtures)
+
+
+def test_event_objects_and_queue_like_waits(lab):
+    ari = lab.ari
+    caller, ch = lab.call("12", delay=0.2)
+    time.sleep(1.5)                       # the digits arrive while "the user reads the previous cell"
+    first = ch.wait_for("ChannelDtmfReceived", timeout=5)
+    second = ch.wait_for("ChannelDtmfReceived", timeout=5)
+    assert (first.digit, second.digit) == ("1", "2") and first.seq < second.seq
+    assert isinstance(first, vk.Event) and first.type == "ChannelDtmfReceived"
+    assert first.timestamp.year >= 2024 and first.raw["digit"] == "1"
+    assert isinstance(first.channel, vk.Channel) and first.channel == ch
+    # The client-wide queue is separate from the channel's: it still has both digits, in order.
+    assert [ari.wait_for("ChannelDtmfReceived", timeout=5).digit for _ in range(2)] == ["1", "2"]
+    with pytest.raises(vk.WaitTimeout):
+        ch.wait_for("ChannelDtmfReceived", timeout=0.3)
+    # where= picks a later event and leaves the earlier ones queued.
+    ev = ch.wait_for(("ChannelStateChange", "StasisStart"), timeout=5, where=lambda e: e.type == "ChannelStateChange")
+    assert ev.channel.state == "Up"
+    assert ch.wait_for(("ChannelStateChange", "StasisStart"), timeout=5).type == "StasisStart"
+
+
+def test_events_that_beat_the_reply_count_and_reach_both_objects(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=6)
+    br = ari.bridges.create(type="mixing")
+    pb = ch.play(media="sound:beep")
+    assert pb.wait_for("PlaybackStarted", timeout=5).playback == pb      # may arrive before the reply
+    assert pb.wait_for("PlaybackFinished", timeout=10).playback.state == "done"
+    assert ch.wait_for("PlaybackFinished", timeout=1).playback == pb     # about the target too
+    br.add_channel(channel=ch)
+    ev = br.wait_for("ChannelEnteredBridge", timeout=5)
+    assert ev.channel == ch and ev.bridge == br
+    assert ch.wait_for("ChannelEnteredBridge", timeout=1).seq == ev.seq
+    br.destroy()
+
+
+def test_handlers_run_on_the_dispatcher_and_survive_failures(lab, caplog):
+    ari = lab.ari
+    caplog.set_level(logging.WARNING, logger="vicifast_kit")
+    seen, threads = [], set()
+
+    def bad(ev):
+        raise RuntimeError("handler bug")
+
+    def slow(ev):
+        time.sleep(1.2)
+
+    def good(ev):
+        seen.append(ev.type)
+        threads.add(threading.current_thread().name)
+
+    ari.on("StasisStart", bad)
+    slow_sub = ari.on("StasisStart", slow)
+    sub = ari.on(["StasisStart", "ChannelDtmfReceived"], good)
+    caller, ch = lab.call("5", delay=0.2)
+    assert ch.wait_for("ChannelDtmfReceived", timeout=5).digit == "5"      # the stream never stopped
+    wait_until(lambda: "ChannelDtmfReceived" in seen, timeout=5)
+    assert seen[0] == "StasisStart" and all(n.startswith("vicifast-ari-dispatch") for n in threads)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "handler bug" in caplog.text or "failed" in messages
+    assert "took" in messages
+    sub.unsubscribe()
+    slow_sub()
+    n = len(seen)
+    ch.send_dtmf(dtmf="1")          # no more calls to good() after unsubscribing
+    time.sleep(0.5)
+    assert len(seen) == n and not sub.active
+
+
+def test_object_handlers_are_dropped_when_the_object_is_destroyed(ari):
+    br = ari.bridges.create(type="mixing")
+    ari.applications.subscribe(ari.app, event_source=f"bridge:{br.id}")   # an empty bridge sends nothing else
+    got = []
+    br.on("BridgeDestroyed", got.append)
+    ari.on("BridgeCreated", lambda ev: None)
+    br.destroy()
+    wait_until(lambda: got, timeout=5)
+    assert got[0].bridge == br
+    wait_until(lambda: br.key not in ari._events._handlers, timeout=2)
+
+
+def test_collect_digits_terminator_and_max_digits(lab):
+    caller, ch = lab.call("42#7", delay=0.2)
+    assert ch.collect_digits(max_digits=4, terminator="#", timeout=8) == "42"
+    assert ch.collect_digits(max_digits=1, timeout=5) == "7"
+
+
+def test_collect_digits_counts_buffered_digits_and_max(lab):
+    caller, ch = lab.call("1234", delay=0.1)
+    wait_until(lambda: len([e for e in ch.events() if e.type == "ChannelDtmfReceived"]) == 4, timeout=8)
+    assert ch.collect_digits(max_digits=2, terminator=None, timeout=1) == "12"
+    assert ch.collect_digits(max_digits=5, terminator="#", timeout=1, inter_digit_timeout=0.3) == "34"
+
+
+def test_collect_digits_timeouts(lab):
+    caller, ch = lab.call("", duration=6)
+    t = time.monotonic()
+    assert ch.collect_digits(timeout=0.5) == ""
+    assert 0.4 < time.monotonic() - t < 2
+    ch.send_dtmf(dtmf="9")        # to the caller: the app's side does not hear it
+    # A sent DTMF goes the other way; the inter-digit timeout ends a collection after the last digit.
+    caller2, ch2 = lab.call("98", delay=0.2, number="5551001")
+    t = time.monotonic()
+    assert ch2.collect_digits(timeout=8, inter_digit_timeout=0.6) == "98"
+    assert time.monotonic() - t < 4
+
+
+def test_collect_digits_ends_when_the_caller_hangs_up(lab):
+    caller, ch = lab.call("3", delay=0.2, duration=2)
+    t = time.monotonic()
+    assert ch.collect_digits(timeout=10, inter_digit_timeout=10) == "3"
+    assert time.monotonic() - t < 6
+
+
+def test_send_dtmf_reaches_the_other_side(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=8)
+    ari.applications.subscribe(ari.app, event_source=[f"channel:{caller.id}"])
+    ch.send_dtmf(dtmf="73", between=100)
+    digits = [caller.wait_for("ChannelDtmfReceived", timeout=5).digit for _ in range(2)]
+    assert digits == ["7", "3"]
+    ari.applications.unsubscribe(ari.app, event_source=f"channel:{caller.id}")
+
+
+def test_user_events(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=6)
+    ari.events.user_event("Hello", application=ari.app, source=[f"channel:{ch.id}"], variables={"who": "kit"})
+    ev = ch.wait_for("ChannelUserevent", timeout=5)
+    assert ev.eventname == "Hello" and ev.userevent.who == "kit"
+
+
+def test_applications_subscribe(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=6)
+    app = ari.applications.subscribe(ari.app, event_source=f"channel:{caller.id}")
+    assert isinstance(app, vk.Application) and caller.id in app.channel_ids
+    assert ari.app in [a.name for a in ari.applications.list()]
+    caller.hangup()
+    assert caller.wait_for("ChannelDestroyed", timeout=5).channel == caller
+    assert ch.wait_for("StasisEnd", timeout=5)
+    got = ari.applications.get(ari.app)
+    assert caller.id not in got.channel_ids
+    app = got.filter(filter={"allowed": [{"type": "StasisStart"}, {"type": "StasisEnd"}]})
+    assert [f["type"] for f in app.events_allowed] == ["StasisStart", "StasisEnd"]
+    got.filter(filter={"allowed": [], "disallowed": []})
