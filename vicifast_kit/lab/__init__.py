@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from .. import settings
 from . import docker, probes, rootfs
 from .errors import LabError
+from .simulate import simulate_caller
 
-__all__ = ["LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend"]
+__all__ = [
+    "LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
+]
 
 BACKENDS = {"docker": docker, "rootfs": rootfs}
 START_HINT = "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python)."

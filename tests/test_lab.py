@@ -1,0 +1,278 @@
+"""The lab itself, spoken to in plain HTTP, websocket and AMI (not through the kit's client)."""
+
+import json
+import queue
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+import websocket
+
+from vicifast_kit.lab import probes
+
+
+class AppEvents:
+    """A plain websocket that registers a Stasis app and queues its events."""
+
+    def __init__(self, s, app):
+        url = s.ari_url.replace("http", "ws", 1) + f"/ari/events?app={app}"
+        self.ws = websocket.create_connection(url, header=[_basic(s)], timeout=5)
+        self.events = queue.Queue()
+        self.thread = threading.Thread(target=self._read, name=f"test-ws-{app}", daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                self.events.put(json.loads(self.ws.recv()))
+            except Exception:
+                return
+
+    def next(self, type_, timeout=10):
+        """The next event of this type (others are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {type_} within {timeout} s")
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if event["type"] == type_:
+                return event
+
+    def drain(self):
+        """Every event queued so far."""
+        found = []
+        while not self.events.empty():
+            found.append(self.events.get())
+        return found
+
+    def close(self):
+        self.ws.close()
+        self.thread.join(5)
+
+
+def _basic(s):
+    import base64
+
+    return "Authorization: Basic " + base64.b64encode(f"{s.ari_user}:{s.ari_password}".encode()).decode()
+
+
+def ari(s, method, path, **kwargs):
+    response = requests.request(method, f"{s.ari_url}/ari{path}", auth=(s.ari_user, s.ari_password), timeout=10, **kwargs)
+    return response
+
+
+def simulated_call(s, app, number="5551000", dtmf="", duration=10, delay=0.3):
+    """Place a simulated inbound call (the lab's sim-caller) into `app`; the caller's channel id."""
+    response = ari(s, "POST", "/channels", params={
+        "endpoint": f"Local/{number}@inbound/n", "context": "sim-caller", "extension": "s", "priority": 1,
+        "callerId": '"Test Caller" <5551234>',
+    }, json={"variables": {"VICIFAST_APP": app, "SIM_DTMF": dtmf, "SIM_DELAY": str(delay), "SIM_DURATION": str(duration)}})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def hang_up(s, channel_id):
+    ari(s, "DELETE", f"/channels/{channel_id}")
+
+
+def channel_ids(s):
+    return {channel["id"] for channel in ari(s, "GET", "/channels").json()}
+
+
+@pytest.fixture
+def app_name():
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def test_ari_answers_with_asterisk_22(lab_settings):
+    info = ari(lab_settings, "GET", "/asterisk/info").json()
+    assert info["system"]["version"].startswith("22.")
+
+
+def test_wrong_ari_password_is_refused_with_401(lab_settings):
+    response = requests.get(f"{lab_settings.ari_url}/ari/asterisk/info", auth=(lab_settings.ari_user, "wrong"), timeout=5)
+    assert response.status_code == 401
+
+
+def test_read_only_viewer_may_read_but_not_write(lab_settings):
+    viewer = (f"{lab_settings.ari_user}-viewer", lab_settings.ari_password)
+    assert requests.get(f"{lab_settings.ari_url}/ari/channels", auth=viewer, timeout=5).status_code == 200
+    response = requests.post(f"{lab_settings.ari_url}/ari/bridges", auth=viewer, timeout=5)
+    assert response.status_code == 403
+
+
+def test_ami_login_works_and_a_wrong_secret_is_refused(lab_settings):
+    from dataclasses import replace
+
+    assert probes.ami_login(lab_settings) == "ok"
+    assert probes.ami_login(replace(lab_settings, ami_secret="wrong")) == "refused"
+
+
+def test_the_three_pjsip_phones_are_listed_by_ari(lab_settings):
+    endpoints = ari(lab_settings, "GET", "/endpoints/PJSIP").json()
+    assert sorted(e["resource"] for e in endpoints) == ["6001", "6002", "6003"]
+
+
+def test_a_phone_can_be_registered_with_its_password_only(lab_settings):
+    """The phones demand authentication: an unauthenticated REGISTER is challenged (401)."""
+    values = __import__("vicifast_kit").settings.lab_values()
+    port = int(values["SIP_PORT"])
+    call_id = uuid.uuid4().hex
+    register = (
+        f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{{local}};branch=z9hG4bK{call_id[:10]};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:6001@127.0.0.1>;tag={call_id[:6]}\r\n"
+        "To: <sip:6001@127.0.0.1>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 REGISTER\r\n"
+        "Contact: <sip:6001@127.0.0.1:{local}>\r\n"
+        "Expires: 60\r\nContent-Length: 0\r\n\r\n"
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        sock.sendto(register.replace("{local}", str(sock.getsockname()[1])).encode(), ("127.0.0.1", port))
+        reply = sock.recv(4096).decode()
+    assert reply.startswith("SIP/2.0 401"), reply.splitlines()[0]
+    assert "WWW-Authenticate: Digest" in reply
+
+
+def test_ami_user_can_originate_and_sees_call_and_dtmf_events(lab_settings):
+    s = lab_settings
+    with socket.create_connection((s.ami_host, s.ami_port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()
+
+        def send(**fields):
+            sock.sendall("".join(f"{k}: {v}\r\n" for k, v in fields.items()).encode() + b"\r\n")
+
+        def messages():
+            while True:
+                block = {}
+                for raw in iter(reader.readline, b""):
+                    line = raw.decode().rstrip("\r\n")
+                    if not line:
+                        break
+                    key, _, value = line.partition(": ")
+                    block[key] = value
+                yield block
+
+        stream = messages()
+        send(Action="Login", Username=s.ami_user, Secret=s.ami_secret)
+        assert next(stream)["Response"] == "Success"
+        send(Action="Originate", ActionID="orig-1", Channel="Local/9000@inbound/n", Context="sim-caller", Exten="s",
+             Priority="1", Async="true", Variable="SIM_DTMF=57,SIM_DELAY=0.2,SIM_DURATION=4")
+        seen, digits = set(), []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and "Hangup" not in seen:
+            block = next(stream)
+            seen.add(block.get("Event") or block.get("Response"))
+            if (block.get("Event") == "DTMFEnd" and block.get("Direction") == "Received"
+                    and block["Channel"].endswith(";2")):
+                digits.append(block["Digit"])
+        assert {"Newchannel", "Newstate", "Hangup"} <= seen
+        assert "".join(digits) == "57"
+
+
+def test_inbound_calls_reach_the_app_chosen_per_call_with_dtmf_in_order(lab_settings, app_name):
+    s = lab_settings
+    first, second = AppEvents(s, app_name + "-a"), AppEvents(s, app_name + "-b")
+    callers = []
+    try:
+        callers.append(simulated_call(s, app_name + "-a", number="5551001", dtmf="42#"))
+        callers.append(simulated_call(s, app_name + "-b", number="5551002", dtmf="9*"))
+        start_a = first.next("StasisStart")
+        start_b = second.next("StasisStart")
+        assert start_a["args"] == ["inbound", "5551001"]
+        assert start_b["args"] == ["inbound", "5551002"]
+        assert start_a["channel"]["caller"]["number"] == "5551234"
+        assert start_a["channel"]["state"] == "Ring"
+        for events, start in ((first, start_a), (second, start_b)):
+            assert ari(s, "POST", f"/channels/{start['channel']['id']}/answer").status_code == 204
+        digits_a = [first.next("ChannelDtmfReceived")["digit"] for _ in range(3)]
+        digits_b = [second.next("ChannelDtmfReceived")["digit"] for _ in range(2)]
+        assert digits_a == ["4", "2", "#"]
+        assert digits_b == ["9", "*"]
+        # Each app saw only its own call.
+        for events, start in ((first, start_a), (second, start_b)):
+            ids = {e["channel"]["id"] for e in events.drain() if "channel" in e}
+            assert ids <= {start["channel"]["id"]}
+    finally:
+        for caller in callers:
+            hang_up(s, caller)
+        first.close()
+        second.close()
+
+
+def test_a_call_to_an_app_nobody_runs_is_logged_and_ends(lab_settings, app_name):
+    s = lab_settings
+    caller = simulated_call(s, app_name + "-absent", duration=20)
+    deadline = time.monotonic() + 15
+    while caller in channel_ids(s) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert caller not in channel_ids(s)
+    from vicifast_kit import lab
+
+    assert f'No ARI application "{app_name}-absent" is connected' in lab.logs(400)
+
+
+def test_the_simulated_caller_hangs_up_after_its_duration(lab_settings, app_name):
+    s = lab_settings
+    events = AppEvents(s, app_name)
+    try:
+        caller = simulated_call(s, app_name, duration=2)
+        start = events.next("StasisStart")
+        ari(s, "POST", f"/channels/{start['channel']['id']}/answer")
+        answered = time.monotonic()
+        end = events.next("StasisEnd", timeout=10)
+        assert end["channel"]["id"] == start["channel"]["id"]
+        assert 1.5 < time.monotonic() - answered < 5
+        assert caller not in channel_ids(s)
+    finally:
+        events.close()
+
+
+def test_a_confbridge_call_joins_a_conference_seen_as_a_bridge(lab_settings):
+    s = lab_settings
+    caller = simulated_call(s, "unused", number="8123", duration=15)
+    try:
+        deadline = time.monotonic() + 10
+        conference = None
+        while conference is None and time.monotonic() < deadline:
+            bridges = ari(s, "GET", "/bridges").json()
+            conference = next((b for b in bridges if b.get("name") == "8123" and b["channels"]), None)
+            time.sleep(0.2)
+        assert conference is not None, "no ConfBridge bridge named 8123 with a member"
+        assert conference["technology"] == "softmix"
+        assert conference["creator"] == "ConfBridge"
+    finally:
+        hang_up(s, caller)
+
+
+@pytest.mark.parametrize("number, context, applications", [
+    ("9000", "echo", {"Playback", "Echo"}),  # the announcement, then the echo
+    ("9001", "hold", {"MusicOnHold"}),
+])
+def test_echo_test_and_music_on_hold_extensions(lab_settings, number, context, applications):
+    s = lab_settings
+    caller = simulated_call(s, "unused", number=number, duration=15)
+    try:
+        deadline = time.monotonic() + 10
+        seen = []
+        while not (seen and seen[-1]["app_name"] in applications) and time.monotonic() < deadline:
+            seen += [c["dialplan"] for c in ari(s, "GET", "/channels").json()
+                     if c["name"].startswith(f"Local/{number}@inbound") and c["name"].endswith(";2")]
+            time.sleep(0.2)
+        assert seen, f"the call to {number} never arrived"
+        assert seen[-1]["context"] == context
+        assert seen[-1]["app_name"] in applications
+    finally:
+        hang_up(s, caller)
