@@ -177,10 +177,15 @@ def launcher_pid() -> int | None:
     """The pid of the lab's launcher process, if it is still running."""
     try:
         pid = int((cache_dir() / STATE_FILE).read_text())
-        os.kill(pid, 0)
-        return pid
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
+    # A zombie (its parent, the `lab up` that started it, is gone and nothing reaped it) is not
+    # running, and a recycled pid is not ours.
+    if stat.rpartition(")")[2].split()[0] in ("Z", "X") or str(root_dir()).encode() not in cmdline:
+        return None
+    return pid
 
 
 def processes_in(root: Path) -> list[int]:
