@@ -54,6 +54,14 @@ def _encode(value: Any, param: _api.Param) -> Any:
     return value
 
 
+def _text_of(body: str) -> str:
+    """A short readable message from an error body (Asterisk's HTTP errors are small HTML pages)."""
+    if "<" in body:
+        found = re.findall(r"<(?:title|p)>(.*?)</(?:title|p)>", body, re.S | re.I)
+        body = ": ".join(dict.fromkeys(t.strip() for t in found if t.strip())) or re.sub(r"<[^>]+>", " ", body)
+    return " ".join(body.split())[:300]
+
+
 def _make_method(op: _api.Operation, bound: dict[str, str] | None, qualname: str, name: str) -> Callable:
     """A method calling op, with the handle's fields bound to the path parameters named in bound."""
     if bound:
@@ -192,7 +200,7 @@ class ARIClient:
             try:
                 message = r.json().get("message") or r.reason
             except ValueError:
-                message = r.text.strip() or r.reason
+                message = _text_of(r.text) or r.reason
             raise error_for(r.status_code, message, method, path)
         if r.status_code == 204 or not r.content:
             return None

@@ -1,0 +1,42 @@
+"""Reconnect: Asterisk restarts mid-session; the client notices, reconnects, and the app works again."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit import lab as vklab
+from vicifast_kit.lab.simulate import simulate_caller
+
+from client_helpers import cleanup, unique_app
+
+
+@pytest.mark.timeout(240)
+def test_reconnect_after_the_lab_restarts(caplog):
+    caplog.set_level(logging.INFO, logger="vicifast_kit")
+    states = []
+    with vk.connect(app=unique_app("rc")) as ari:
+        try:
+            ari.on(["WebSocketDisconnected", "WebSocketReconnected"], lambda ev: states.append(ev.type))
+            assert ari.connected
+            vklab.restart(progress=lambda *a, **k: None)
+            # The drop was seen, the client came back by itself and told the user.
+            ari.wait_connected(timeout=60)
+            assert ari.connected
+            assert ari.wait_for("WebSocketDisconnected", timeout=5).local
+            assert ari.wait_for("WebSocketReconnected", timeout=5).local
+            messages = " ".join(r.getMessage() for r in caplog.records)
+            assert "lost" in messages and "reconnected" in messages
+            assert states[:2] == ["WebSocketDisconnected", "WebSocketReconnected"]
+            # The app is registered again: a call reaches it and can be answered and collected.
+            assert ari.app in [a.name for a in ari.applications.list()]
+            simulate_caller(ari, "5#", delay=0.3, duration=6)
+            ch = ari.wait_for("StasisStart", timeout=10).channel
+            ch.answer()
+            assert ch.collect_digits(timeout=8) == "5"
+            ch.hangup()
+        finally:
+            cleanup(ari)
