@@ -76,6 +76,7 @@ class Operation:
 
     @property
     def path_params(self) -> list[Param]:
+        """The parameters that go in the path (the ids), in order."""
         return [p for p in self.params if p.where == "path"]
 
     def lookup(self) -> dict[str, Param]:
@@ -148,6 +149,7 @@ class APIDescription:
     event_types: set[str]
 
     def all_operations(self) -> list[Operation]:
+        """Every operation of every resource."""
         return [op for ops in self.operations.values() for op in ops.values()]
 
 

@@ -143,6 +143,9 @@ class ARIClient:
         self._session = requests.Session()
         self._session.auth = (self.user, self._password)
         self._session.headers["Accept"] = "application/json"
+        # The lab is reached directly: proxy variables must not reroute it (and reading them on
+        # every request costs more than the request itself on localhost).
+        self._session.trust_env = False
         self._closed = False
         self._api: _api.APIDescription | None = None
         self._state_lock = threading.Lock()

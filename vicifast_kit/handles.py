@@ -105,6 +105,12 @@ class Handle:
         raw = self.__dict__.get("raw", {})
         if name in raw:
             return _wrap_plain(raw[name])
+        # A handle made by hand (vk.Channel(ari, "id")): the operations come from the client's surface.
+        client = self.__dict__.get("_client")
+        surface = getattr(client, "_surface", None)
+        cls = surface.handles.get(self._public_name()) if surface is not None else None
+        if cls is not None and cls is not type(self) and hasattr(cls, name):
+            return getattr(cls, name).__get__(self)
         raise AttributeError(f"{self._public_name()} has no field or operation {name!r}")
 
     def __dir__(self) -> Iterable[str]:
