@@ -147,6 +147,9 @@ class ARIClient:
         # every request costs more than the request itself on localhost).
         self._session.trust_env = False
         self._closed = False
+        #: Observers of the REST traffic (the CallFlow widget draws it): each is called after every
+        #: request as fn(method, path, status, started, seconds), started a time.time(); errors are logged.
+        self.request_listeners: list[Callable[[str, str, int, float, float], Any]] = []
         self._api: _api.APIDescription | None = None
         self._state_lock = threading.Lock()
         self._events = None
@@ -194,11 +197,17 @@ class ARIClient:
               binary: bool = False) -> Any:
         if self._closed:
             raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+        started = time.time()
         try:
             r = self._session.request(method, self._base + path, params=params or None,
                                       json=body, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as e:
             raise LabUnreachable(self.url, type(e).__name__) from None
+        for listener in self.request_listeners:
+            try:
+                listener(method, path, r.status_code, started, time.time() - started)
+            except Exception:
+                log.exception("Request listener %r failed", listener)
         if r.status_code >= 400:
             try:
                 message = r.json().get("message") or r.reason
