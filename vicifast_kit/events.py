@@ -42,6 +42,22 @@ def _parse_time(text: Any) -> Any:
     return text
 
 
+_FIELD_TYPES_CACHE: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _field_types(client: "ARIClient", event_type: str) -> dict[str, str]:
+    """Field name -> model name of an event type, from the server's description (cached)."""
+    api = client._api
+    cache_key = (id(api), event_type)
+    found = _FIELD_TYPES_CACHE.get(cache_key)
+    if found is None:
+        props = ((api.models.get(event_type) or {}).get("properties") or {}) if api else {}
+        found = {name: spec.get("type", "") for name, spec in props.items()}
+        if api is not None:
+            _FIELD_TYPES_CACHE[cache_key] = found
+    return found
+
+
 class Event:
     """One ARI event: ``.type``, ``.timestamp``, its fields as attributes, handles for the objects it names."""
 
@@ -53,8 +69,7 @@ class Event:
         self.type: str = raw.get("type", "")
         self.seq = seq
         self.local = local
-        props = (client._api.models.get(self.type) or {}).get("properties") or {} if client._api else {}
-        self._field_types = {name: spec.get("type", "") for name, spec in props.items()}
+        self._field_types = _field_types(client, self.type)
         self.keys = self._object_keys()
 
     @property
@@ -68,7 +83,7 @@ class Event:
     def _object_keys(self) -> list[tuple[str, str]]:
         keys = []
         for name, value in self.raw.items():
-            if not isinstance(value, dict):
+            if value.__class__ is not dict:
                 continue
             cls = HANDLE_CLASSES.get(self._field_type(name))
             if cls is not None:
@@ -164,7 +179,9 @@ class EventHub:
     def __init__(self, client: "ARIClient", name: str, per_type: int = 5000, per_object: int = 500,
                  objects: int = 5000, dispatch_queue: int = 20000, slow_handler: float = 1.0) -> None:
         self._client = client
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._waiters: list[tuple[frozenset | None, Any, threading.Condition]] = []
         self._seq = itertools.count(1)
         self._by_type: dict[str, collections.deque] = {}
         self._by_object: "collections.OrderedDict[tuple, collections.deque]" = collections.OrderedDict()
@@ -199,7 +216,9 @@ class EventHub:
                 else:
                     self._by_object.move_to_end(key)
                 obuf.append(ev)
-            self._cond.notify_all()
+            for types, key, cond in self._waiters:
+                if (types is None or ev.type in types) and (key is None or key in ev.keys):
+                    cond.notify()
         if self._handlers and self._wanted(ev):
             try:
                 self._queue.put_nowait(ev)
@@ -249,19 +268,28 @@ class EventHub:
         types = _types(event_type)
         stops = frozenset(stop_types)
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while True:
-                ev = self._find(types, where, key)
-                if ev is not None:
-                    return ev
-                if stops and self._find(stops, None, key, remove=False) is not None:
-                    return None
-                if self._closed:
-                    raise ClientClosed(f"The client was closed while waiting for {what or event_type}")
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise WaitTimeout(what or str(event_type), timeout)
-                self._cond.wait(remaining if remaining is None or remaining < 5 else 5)
+        wake = None if types is None else types | stops
+        waiter = None
+        with self._lock:
+            try:
+                while True:
+                    ev = self._find(types, where, key)
+                    if ev is not None:
+                        return ev
+                    if stops and self._find(stops, None, key, remove=False) is not None:
+                        return None
+                    if self._closed:
+                        raise ClientClosed(f"The client was closed while waiting for {what or event_type}")
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise WaitTimeout(what or str(event_type), timeout)
+                    if waiter is None:      # woken only by events that may match
+                        waiter = (wake, key, threading.Condition(self._lock))
+                        self._waiters.append(waiter)
+                    waiter[2].wait(remaining if remaining is not None and remaining < 5 else 5)
+            finally:
+                if waiter is not None:
+                    self._waiters.remove(waiter)
 
     def pending(self, event_type: str | Iterable[str] | None = None, key: Any = None) -> list[Event]:
         """Buffered events not yet taken by a wait, oldest first."""
@@ -368,9 +396,10 @@ class EventHub:
     # --- shutdown --------------------------------------------------------------------------
     def close(self, timeout: float = 5.0) -> None:
         """Stop the dispatcher and wake every waiter."""
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
+            for _, _, cond in self._waiters:
+                cond.notify()
         while True:
             try:
                 self._queue.put_nowait(None)
