@@ -1,6 +1,6 @@
 """VICIfast ARI Kit: learn, try and prototype with the Asterisk REST Interface against a real lab."""
 
-from . import lab, settings
+from . import ami, lab, settings
 from .client import ARIClient, connect
 from .errors import (ARIError, BadRequest, ClientClosed, Conflict, Forbidden, LabUnreachable, NotFound,
                      ServerError, Unauthorized, UnprocessableEntity, WaitTimeout)
@@ -9,7 +9,7 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
                       Mailbox, Module, Playback, Record, Sound, StoredRecording)
 
 __all__ = [
-    "lab", "settings", "connect", "ARIClient",
+    "ami", "lab", "settings", "connect", "ARIClient",
     "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "UnprocessableEntity",
     "ServerError", "LabUnreachable", "WaitTimeout", "ClientClosed",
     "Event", "Subscription",

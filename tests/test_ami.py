@@ -1,0 +1,109 @@
+"""The small AMI client against the lab's real AMI."""
+
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit import ami as vk_ami
+
+
+@pytest.fixture
+def ami():
+    client = vk_ami.connect()
+    yield client
+    client.close()
+
+
+def originate_caller(ami, number="9001", seconds=3, tag=None):
+    """A short call into the lab (music on hold) placed over AMI; its tag (a channel variable)."""
+    tag = tag or uuid.uuid4().hex[:8]
+    reply = ami.action("Originate", channel=f"Local/{number}@inbound/n", context="sim-caller", exten="s",
+                       priority=1, async_="true", variable={"SIM_DURATION": seconds, "TAG": tag})
+    assert reply["Response"] == "Success"
+    return tag
+
+
+def test_login_ping_and_the_secret_stays_hidden(ami, lab_settings):
+    assert ami.banner.startswith("Asterisk Call Manager/")
+    assert ami.action("Ping")["Ping"] == "Pong"
+    assert lab_settings.ami_secret not in repr(ami)
+
+
+def test_a_wrong_secret_is_refused_with_what_to_check(lab_settings):
+    with pytest.raises(vk_ami.AMIError, match="AMI_SECRET"):
+        vk_ami.connect(secret="wrong-secret")
+
+
+def test_nothing_listening_says_how_to_start_the_lab():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(vk_ami.AMIUnreachable, match="vicifast-kit lab up"):
+        vk_ami.connect(port=port)
+
+
+def test_originate_is_seen_as_newchannel_then_hangup_events(ami):
+    originate_caller(ami, seconds=1)
+    new = ami.wait_for("Newchannel", timeout=10, where=lambda m: m["Channel"].startswith("Local/9001@inbound"))
+    gone = ami.wait_for("Hangup", timeout=15, where=lambda m: m["Uniqueid"] == new["Uniqueid"])
+    assert gone.type == "Hangup" and gone.channel == new.channel
+
+
+def test_core_show_channels_is_collected_as_a_list(ami):
+    originate_caller(ami, seconds=5)
+    ami.wait_for("Newstate", timeout=10, where=lambda m: m.get("ChannelStateDesc") == "Up")
+    reply = ami.action("CoreShowChannels")
+    assert reply["EventList"] == "start"
+    names = [event["Channel"] for event in reply.events]
+    assert all(event.type == "CoreShowChannel" for event in reply.events)
+    assert any(name.startswith("Local/9001@inbound") for name in names)
+    for name in names:
+        if name.startswith("Local/9001@inbound") and name.endswith(";1"):
+            ami.action("Hangup", channel=name)   # ends both halves of the call
+
+
+def test_an_error_response_raises_with_asterisks_message(ami):
+    with pytest.raises(vk_ami.AMIError, match="No such channel"):
+        ami.action("Hangup", channel="PJSIP/nobody-00000000")
+
+
+def test_wait_for_times_out_with_a_timeout_error(ami):
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="NoSuchEvent"):
+        ami.wait_for("NoSuchEvent", timeout=0.5)
+    assert 0.4 < time.monotonic() - started < 3
+
+
+def test_handlers_run_off_the_reader_and_can_unsubscribe(ami):
+    seen, threads = [], set()
+
+    def on_hangup(message):
+        seen.append(message)
+        threads.add(threading.current_thread().name)
+
+    stop = ami.on("Hangup", on_hangup)
+    originate_caller(ami, seconds=1)
+    deadline = time.monotonic() + 15
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert seen and all(name.startswith("vicifast-ami-dispatch") for name in threads)
+    stop()
+    count = len(seen)
+    originate_caller(ami, seconds=1)
+    ami.wait_for("Hangup", timeout=15)
+    ami.wait_for("Hangup", timeout=15)
+    time.sleep(0.3)
+    assert len(seen) == count
+
+
+def test_close_leaves_no_thread():
+    before = {t.name for t in threading.enumerate()}
+    client = vk.ami.connect()
+    client.action("Ping")
+    client.close()
+    time.sleep(0.1)
+    assert not [t for t in threading.enumerate() if t.name.startswith("vicifast-ami") and t.name not in before]

@@ -1,0 +1,232 @@
+"""A small synchronous AMI (Asterisk Manager Interface) client: actions, list actions, events you can wait on.
+
+    ami = vk.ami.connect()                       # the lab's AMI settings by default
+    ami.action("Ping")                           # a Message: reply["Ping"] == "Pong"
+    ami.action("CoreShowChannels").events        # a list action: its events, until ...Complete
+    ami.wait_for("Hangup", timeout=10)           # the oldest Hangup not yet returned by a wait
+    ami.close()
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import queue
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+from . import settings as _settings
+from .errors import WaitTimeout
+
+log = logging.getLogger("vicifast_kit.ami")
+
+
+class AMIError(Exception):
+    """AMI answered an action with an error, or refused the login."""
+
+
+class AMIUnreachable(ConnectionError):
+    """Nothing answers at the AMI address: the lab is not running."""
+
+
+class Message(dict):
+    """One AMI message (a response or an event): its fields by name, `.type`, and `.events` for list actions."""
+
+    def __init__(self, fields: dict, received: float | None = None) -> None:
+        super().__init__(fields)
+        self.received = received if received is not None else time.time()
+        self.events: list[Message] = []
+
+    @property
+    def type(self) -> str:
+        """The event name ("Newchannel", ...) or "Response"."""
+        return self.get("Event") or ("Response" if "Response" in self else "")
+
+    def __getattr__(self, name: str) -> Any:
+        for key in self:
+            if key.lower() == name.replace("_", "").lower():
+                return self[key]
+        raise AttributeError(f"{self.type} has no field {name!r}; fields: {', '.join(self)}")
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.items() if k in ("Response", "Message", "Channel", "Uniqueid", "Digit")}
+        return f"<AMI {self.type} {shown}{f' +{len(self.events)} events' if self.events else ''}>"
+
+
+def _header(name: str) -> str:
+    """AMI's name for a keyword argument: caller_id -> CallerId (AMI reads headers case-insensitively)."""
+    return name if not name.islower() else "".join(part.capitalize() for part in name.split("_"))
+
+
+class AMIClient:
+    """A logged-in AMI session with a reader thread, queue-like waits and event handlers."""
+
+    def __init__(self, host: str, port: int, user: str, secret: str, timeout: float = 10.0,
+                 buffer: int = 10000) -> None:
+        self.host, self.port, self.user, self.timeout = host, port, user, timeout
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._replies: dict[str, Message] = {}
+        self._events: collections.deque[Message] = collections.deque(maxlen=buffer)
+        self._handlers: list[tuple[str, Callable[[Message], Any]]] = []
+        self._dispatch: queue.Queue = queue.Queue()
+        self._closed = False
+        try:
+            self._sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as error:
+            raise AMIUnreachable(
+                f"Nothing answers at {host}:{port} (AMI). Is the lab running? Start it with `vicifast-kit lab up`. [{error}]"
+            ) from None
+        self._sock.settimeout(None)
+        self._reader = self._sock.makefile("rb")
+        self.banner = self._reader.readline().decode(errors="replace").strip()
+        self._threads = [
+            threading.Thread(target=self._read_loop, name=f"vicifast-ami-reader[{host}:{port}]", daemon=True),
+            threading.Thread(target=self._dispatch_loop, name=f"vicifast-ami-dispatch[{host}:{port}]", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        reply = self._send("Login", {"Username": user, "Secret": secret}, check=False)
+        if reply.get("Response") != "Success":
+            self.close()
+            raise AMIError(f"AMI refused the login of user {user!r}: {reply.get('Message', 'no reason given')}. "
+                           "Check AMI_USER and AMI_SECRET (docker/lab.env, or the environment).")
+
+    def __repr__(self) -> str:
+        return f"<AMIClient {self.user}@{self.host}:{self.port}{' closed' if self._closed else ''}>"
+
+    def __enter__(self) -> "AMIClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- the wire -------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        fields: dict[str, str] = {}
+        try:
+            for raw in self._reader:
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                if line:
+                    name, _, value = line.partition(":")
+                    fields[name.strip()] = value.strip()
+                    continue
+                if fields:
+                    self._file(Message(fields))
+                    fields = {}
+        except (OSError, ValueError):
+            pass
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _file(self, message: Message) -> None:
+        action_id = message.get("ActionID", "")
+        with self._cond:
+            pending = self._replies.get(action_id)
+            if "Response" in message and action_id in self._replies and pending is None:
+                self._replies[action_id] = message
+            elif pending is not None and "Event" in message:
+                pending.events.append(message)          # an event of a list action
+            else:
+                self._events.append(message)
+                self._dispatch.put(message)
+            self._cond.notify_all()
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            message = self._dispatch.get()
+            if message is None:
+                return
+            for event, fn in list(self._handlers):
+                if event in ("*", message.type):
+                    try:
+                        fn(message)
+                    except Exception:
+                        log.exception("AMI handler %r failed on %s (the stream goes on)", fn, message.type)
+
+    def _send(self, action: str, fields: dict, check: bool = True) -> Message:
+        action_id = f"vk-{next(self._ids)}"
+        lines = [f"Action: {action}", f"ActionID: {action_id}"]
+        for name, value in fields.items():
+            values = value.items() if isinstance(value, dict) else [(None, value)]
+            for key, item in values:   # variables={...} becomes one Variable: k=v line each
+                lines.append(f"{name}: {item if key is None else f'{key}={item}'}")
+        with self._cond:
+            if self._closed:
+                raise AMIError("This AMI client is closed (or Asterisk hung up on it).")
+            self._replies[action_id] = None
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        deadline = time.monotonic() + self.timeout
+        with self._cond:
+            try:
+                while True:
+                    reply = self._replies.get(action_id)
+                    done = reply is not None and (reply.get("EventList", "").lower() != "start" or any(
+                        e.get("EventList", "").lower() == "complete" or e.type.endswith("Complete") for e in reply.events))
+                    if done:
+                        break
+                    if self._closed:
+                        raise AMIError(f"AMI closed the connection while {action} was waiting for its reply.")
+                    if not self._cond.wait(max(0.0, deadline - time.monotonic())):
+                        raise WaitTimeout(f"a reply to AMI action {action}", self.timeout)
+            finally:
+                self._replies.pop(action_id, None)
+        if check and reply.get("Response") == "Error":
+            raise AMIError(f"{action} failed: {reply.get('Message', 'no reason given')}")
+        if reply.events and reply.events[-1].type.endswith("Complete"):
+            reply.events.pop()
+        return reply
+
+    # --- the API --------------------------------------------------------------------------
+    def action(self, action: str, **fields: Any) -> Message:
+        """Send an action (keyword arguments become its fields); its response, with .events for list actions."""
+        return self._send(action, {_header(k): v for k, v in fields.items()})
+
+    def on(self, event: str, fn: Callable[[Message], Any]) -> Callable[[], None]:
+        """Call fn(message) on the dispatcher thread for each event of that name ("*": all); returns an unsubscribe."""
+        entry = (event, fn)
+        self._handlers.append(entry)
+        return lambda: self._handlers.remove(entry) if entry in self._handlers else None
+
+    def wait_for(self, event: str, timeout: float = 10.0, where: Callable[[Message], bool] | None = None) -> Message:
+        """The oldest event of that name since connect that no earlier wait returned (WaitTimeout after timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for message in self._events:
+                    if event in ("*", message.type) and (where is None or where(message)):
+                        self._events.remove(message)
+                        return message
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    raise WaitTimeout(f"AMI event {event}", timeout)
+                self._cond.wait(left)
+
+    def close(self) -> None:
+        """Log off and stop the reader and dispatcher threads."""
+        if not self._closed:
+            try:
+                self._sock.sendall(b"Action: Logoff\r\n\r\n")
+            except OSError:
+                pass
+        self._closed = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        self._dispatch.put(None)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(5)
+
+
+def connect(host: str | None = None, port: int | None = None, user: str | None = None,
+            secret: str | None = None, *, timeout: float = 10.0) -> AMIClient:
+    """Log in to AMI (defaults: the lab's AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET)."""
+    s = _settings.load()
+    return AMIClient(host or s.ami_host, port or s.ami_port, user or s.ami_user, secret or s.ami_secret, timeout)
