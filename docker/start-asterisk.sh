@@ -31,7 +31,7 @@ chown -R asterisk:asterisk "$dst"
 chmod 0750 "$dst"
 chmod 0640 "$dst"/*.conf
 
-for dir in /var/run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk; do
+for dir in /var/run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk /var/spool/asterisk/recording; do
     mkdir -p "$dir"
     chown -R asterisk:asterisk "$dir"
 done
