@@ -66,7 +66,9 @@ def test_the_cached_root_filesystem_is_keyed_by_the_package_list(monkeypatch):
 def test_no_package_registry_host_is_written_in_the_repo():
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     pattern = re.compile(r"deb\.debian\.org|snapshot\.debian|pypi\.org|pythonhosted|registry\.npmjs")
-    offenders = [name for name in tracked if (REPO / name).is_file() and pattern.search((REPO / name).read_text(errors="ignore"))]
+    this_file = Path(__file__).relative_to(REPO).as_posix()   # it names the hosts to look for
+    offenders = [name for name in tracked if name != this_file and (REPO / name).is_file()
+                 and pattern.search((REPO / name).read_text(errors="ignore"))]
     assert offenders == []
 
 
