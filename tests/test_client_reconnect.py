@@ -15,6 +15,7 @@ from client_helpers import cleanup, unique_app
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.restarts_lab
 def test_reconnect_after_the_lab_restarts(caplog):
     caplog.set_level(logging.INFO, logger="vicifast_kit")
     states = []
