@@ -1,0 +1,267 @@
+"""The widgets, headless (widget models, no browser), against the real lab."""
+
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import ipywidgets
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit.lab.simulate import simulate_caller
+from vicifast_kit.widgets import BridgesView, CallControl, CallFlow, ChannelsTable, Dashboard, EventLog
+
+from client_helpers import ari, cleanup, lab, unique_app, wait_until  # noqa: F401  (fixtures)
+
+
+def app_rows(table, app):
+    return [r for r in table.snapshot() if r["where"] == app or r.get("in_app")]
+
+
+def pumps():
+    return [t for t in threading.enumerate() if t.name.startswith("vicifast-widget-pump")]
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Counts the update messages each widget sends to the front end (by model id)."""
+    counts: collections.Counter = collections.Counter()
+    original = ipywidgets.Widget._send
+
+    def counting(self, msg, buffers=None):
+        if msg.get("method") == "update":
+            counts[self.model_id] += 1
+        return original(self, msg, buffers)
+
+    monkeypatch.setattr(ipywidgets.Widget, "_send", counting)
+    return counts
+
+
+def test_callers_appear_within_a_second_and_go_after_hangup(lab):
+    ari = lab.ari
+    table = ChannelsTable(ari)
+    try:
+        before = len(pumps())
+        caller = simulate_caller(ari, duration=10)
+        lab.callers.append(caller.id)
+        t0 = time.monotonic()
+        row = wait_until(lambda: next((r for r in table.snapshot() if r["in_app"]), None), timeout=1.0)
+        assert time.monotonic() - t0 < 1.0
+        assert row["name"].startswith(caller.name.rsplit(";", 1)[0]) and row["state"] == "Ring"
+        assert row["caller"] == "Caller <5551234>" and row["where"] == ari.app
+        assert "StasisStart" in row["last_event"]
+        # Shown in the page's HTML (after at most one pump interval), with its state colour.
+        wait_until(lambda: row["name"] in table._html.value and "#b45309" in table._html.value, timeout=0.5)
+        ari.channels.answer(row["id"])
+        wait_until(lambda: any(r["id"] == row["id"] and r["state"] == "Up" for r in table.snapshot()), timeout=1.0)
+        ari.channels.hangup(row["id"])
+        wait_until(lambda: all(r["id"] != row["id"] for r in table.snapshot()), timeout=1.0)
+        # The caller's own side (in the dialplan, no events for the app) goes at the next poll.
+        wait_until(lambda: all(r["id"] != caller.id for r in table.snapshot()), timeout=4.0)
+        wait_until(lambda: row["name"] not in table._html.value, timeout=0.5)
+    finally:
+        table.close()
+    assert table.closed and not table.pump.alive and len(pumps()) == before - 1
+    assert not ari._events._handlers and not ari.request_listeners       # unsubscribed
+
+
+def test_bridge_membership_in_bridges_view(lab):
+    ari = lab.ari
+    view = BridgesView(ari)
+    try:
+        caller, ch = lab.call(duration=10)
+        br = ari.bridges.create(type="mixing", name=f"w-{ari.app[-6:]}")
+        wait_until(lambda: any(b["id"] == br.id for b in view.snapshot()), timeout=1.5)   # no event: the poll
+        br.add_channel(channel=ch)
+
+        def members():
+            b = next((b for b in view.snapshot() if b["id"] == br.id), None)
+            return b and [m["name"] for m in b["channels"]]
+        assert wait_until(lambda: members() == [ch.name], timeout=1.0)
+        b = next(b for b in view.snapshot() if b["id"] == br.id)
+        assert b["type"] == "mixing" and b["name"] == f"w-{ari.app[-6:]}"
+        wait_until(lambda: ch.name in view._html.value, timeout=1.0)
+        br.remove_channel(channel=ch)
+        wait_until(lambda: members() == [], timeout=1.0)
+        br.destroy()
+        wait_until(lambda: all(b["id"] != br.id for b in view.snapshot()), timeout=1.0)
+    finally:
+        view.close()
+
+
+def test_keypad_sends_real_dtmf_seen_by_another_app(lab):
+    ari = lab.ari
+    other = vk.connect(app=unique_app("far"))
+    try:
+        # The far end is a channel in a second app: its StasisStart comes once our side answers.
+        far = other.channels.originate(endpoint="Local/5552000@inbound", app=other.app,
+                                       variables={"VICIFAST_APP": ari.app})
+        ours = ari.wait_for("StasisStart", timeout=10).channel
+        control = CallControl(ari)                      # follows the newest call: ours
+        try:
+            wait_until(lambda: control.target == ours.id, timeout=1.0)
+            control.buttons["answer"].click()
+            assert control.last_message == "Answered."
+            far.wait_for("StasisStart", timeout=5)
+            for key in "5#":
+                control.keypad[key].click()
+            digits = [far.wait_for("ChannelDtmfReceived", timeout=5).digit for _ in range(2)]
+            assert digits == ["5", "#"] and control.last_message == "Sent DTMF #."
+            control.buttons["hold"].click()
+            assert control.snapshot()["held"] and control.buttons["hold"].description == "Unhold"
+            control.buttons["mute"].click()
+            assert control.snapshot()["muted"] and control.buttons["mute"].description == "Unmute"
+            control.sound.value = "beep"
+            control.buttons["play"].click()
+            assert control.last_message == "Playing beep."
+            assert ours.wait_for("PlaybackStarted", timeout=5)
+        finally:
+            control.close()
+    finally:
+        cleanup(other)
+        other.close()
+
+
+def test_buttons_on_a_gone_channel_say_so_in_the_widget(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=10)
+    control = CallControl(ari, channel=ch, sounds=["beep"])
+    try:
+        ch.hangup()
+        ch.wait_for("StasisEnd", timeout=5)
+        for name in ("answer", "hangup", "hold", "mute", "moh", "play", "move"):
+            control.buttons[name].click()                 # must not raise
+            msg = control.last_message
+            assert msg.startswith("error: ") and "gone" in msg and "Traceback" not in msg, (name, msg)
+        control.keypad["1"].click()
+        assert "gone" in control.last_message
+        assert "gone" in control.message.value and "vk-msg-err" in control.message.value
+        assert not control.snapshot()["held"]             # a failed hold did not flip the toggle
+    finally:
+        control.close()
+
+
+def test_callflow_has_the_call_in_order(lab):
+    ari = lab.ari
+    caller = simulate_caller(ari, dtmf="7", delay=0.2, duration=10)
+    lab.callers.append(caller.id)
+    ch = ari.wait_for("StasisStart", timeout=10).channel
+    flow = CallFlow(ari, ch)                             # starts from the events already buffered
+    try:
+        ch.answer()
+        assert ch.wait_for("ChannelDtmfReceived", timeout=5).digit == "7"
+        br = ari.bridges.create(type="mixing")
+        br.add_channel(channel=ch)
+        ch.wait_for("ChannelEnteredBridge", timeout=5)
+        ch.hangup()
+        ch.wait_for("StasisEnd", timeout=5)
+        br.destroy()
+        want = ["StasisStart", "POST /channels/{id}/answer", "ChannelStateChange", "ChannelDtmfReceived",
+                "POST /bridges/{id}/addChannel", "ChannelEnteredBridge", "DELETE /channels/{id}",
+                "ChannelHangupRequest", "StasisEnd"]
+
+        def labels():
+            return [s["label"] for s in flow.snapshot()["steps"]]
+        wait_until(lambda: all(w in labels() for w in want), timeout=2.0)
+        got = [lbl for lbl in labels() if lbl in want]
+        assert [got.index(w) for w in want] == sorted(got.index(w) for w in want), got
+        snap = flow.snapshot()
+        times = [s["t"] for s in snap["steps"]]
+        assert times == sorted(times)
+        assert snap["lanes"][:3] == [f"App {ari.app}", "Asterisk", ch.name]
+        assert any(lane.startswith("Bridge ") for lane in snap["lanes"])
+        steps = {s["label"]: s for s in snap["steps"]}
+        assert steps["StasisStart"]["from"] == ch.name and steps["StasisStart"]["to"] == f"App {ari.app}"
+        assert steps["POST /channels/{id}/answer"]["detail"].startswith("204")
+        wait_until(lambda: "StasisEnd" in flow._html.value and "<svg" in flow._html.value, timeout=1.0)
+    finally:
+        flow.close()
+    assert flow._listener not in ari.request_listeners
+
+
+def test_event_log_filters_pauses_and_is_bounded(lab):
+    ari = lab.ari
+    log = EventLog(ari, size=4)
+    try:
+        caller, ch = lab.call("123", delay=0.2)
+        wait_until(lambda: sum(r["type"] == "ChannelDtmfReceived" for r in log.snapshot()) == 3, timeout=5)
+        assert len(log.snapshot()) == 4 and log.received >= 5          # bounded
+        log.type_filter.value = "ChannelDtmfReceived"
+        assert [r["detail"] for r in log.snapshot()] == ["DTMF 1", "DTMF 2", "DTMF 3"]
+        log.type_filter.value = "__all__"
+        log.channel_filter.value = ch.id
+        assert {r["subject"] for r in log.snapshot()} == {ch.name}
+        log.pause.value = True
+        n = len(log.snapshot())
+        ch.send_dtmf(dtmf="9")
+        ari.channels.ring(ch.id)
+        time.sleep(0.4)
+        assert len(log.snapshot()) == n and log.pause.description == "Resume"
+        wait_until(lambda: "paused" in log._html.value, timeout=1.0)
+        log.pause.value = False
+        log.clear()
+        assert log.snapshot() == []
+    finally:
+        log.close()
+
+
+def test_two_hundred_calls_cost_a_bounded_number_of_widget_updates(lab, sent):
+    ari = lab.ari
+    table = ChannelsTable(ari)
+    n = 200
+    try:
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            callers = list(pool.map(lambda i: simulate_caller(ari, duration=60, number=f"57{i:04d}"), range(n)))
+        lab.callers.extend(c.id for c in callers)
+        wait_until(lambda: sum(r["in_app"] for r in table.snapshot()) == n, timeout=20)
+        ids = [r["id"] for r in table.snapshot() if r["in_app"]]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda cid: ari.channels.hangup(cid), ids))
+        wait_until(lambda: not any(r["in_app"] for r in table.snapshot()), timeout=20)
+        elapsed = time.monotonic() - t0
+        updates = sent[table._html.model_id]
+        events = ari._events.received
+        print(f"\n200 calls: {events} events in {elapsed:.1f} s -> {updates} table updates "
+              f"({updates / elapsed:.1f}/s), {table.pump.cycles} pump cycles")
+        assert events >= 3 * n
+        assert updates <= table.rate * elapsed + 3         # at most ~10 a second, whatever the event rate
+        assert updates < events / 10
+        assert table.updates == updates or abs(table.updates - updates) <= 1
+    finally:
+        table.close()
+
+
+def test_dashboard_one_liners_snapshot_and_close(lab):
+    ari = lab.ari
+    before = len(pumps())
+    dash = ari.dashboard()
+    assert isinstance(dash, Dashboard) and isinstance(dash, ipywidgets.Widget)
+    assert vk.widgets.dashboard is not None and ari.dashboard.__doc__
+    try:
+        assert len(pumps()) == before + 6 and all(t.daemon for t in pumps())
+        caller, ch = lab.call(duration=10, answer=False)
+        wait_until(lambda: dash.control.target == ch.id, timeout=1.0)
+        dash.control.buttons["answer"].click()
+        wait_until(lambda: ari.channels.get(ch.id).state == "Up", timeout=2)
+        snap = wait_until(lambda: (lambda s: s if s["callflow"]["channel"] == ch.id and any(
+            st["label"] == "ChannelStateChange" for st in s["callflow"]["steps"]) else None)(dash.snapshot()), 2)
+        assert any(r["id"] == ch.id and r["state"] == "Up" for r in snap["channels"])
+        assert snap["control"]["state"] == "Up" and snap["app"] == ari.app
+        assert any(e["type"] == "StasisStart" for e in snap["events"])
+        assert dash.channels.selected == ch.id
+    finally:
+        dash.close()
+    assert all(p.closed for p in dash.parts) and len(pumps()) == before
+    assert not ari._events._handlers and not ari.request_listeners
+
+
+def test_importing_the_kit_does_not_import_ipywidgets():
+    out = subprocess.run([sys.executable, "-c", "import sys, vicifast_kit; print('ipywidgets' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

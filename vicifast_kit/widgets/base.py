@@ -1,0 +1,113 @@
+"""What every live widget shares: a model, a pump, subscriptions, close(), readable errors."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+import ipywidgets as W
+
+from ..errors import ARIError, ClientClosed, Conflict, LabUnreachable, NotFound
+from .model import LiveModel
+from .pump import Pump
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+
+
+def readable_error(e: BaseException, what: str = "That") -> str:
+    """A one-line message for a failed action (never a traceback)."""
+    if isinstance(e, NotFound) or (isinstance(e, ARIError) and "not found" in str(e).lower()):
+        return f"{what} failed: it is gone (hung up or destroyed)."
+    if isinstance(e, Conflict):
+        return f"{what} is not possible now: {getattr(e, 'message', '') or e}"[:200]
+    if isinstance(e, LabUnreachable):
+        return f"{what} failed: the lab does not answer."
+    if isinstance(e, ClientClosed):
+        return f"{what} failed: this client is closed."
+    if isinstance(e, ARIError):
+        return f"{what} failed: {getattr(e, 'message', '') or e}"[:200]
+    return f"{what} failed: {type(e).__name__}: {e}"[:200]
+
+
+class LiveWidget(W.VBox):
+    """Base of the kit's widgets: shows a LiveModel (shared or its own) through a Pump."""
+
+    #: At most this many widget updates a second.
+    rate = 10.0
+    #: Whether the widget shows the channels-and-bridges model (else it folds its own events).
+    uses_model = True
+
+    def __init__(self, ari: "ARIClient", *, model: LiveModel | None = None, name: str = "",
+                 tick: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ari = ari
+        self._own_model = model is None and self.uses_model
+        self.model = model if model is not None or not self.uses_model else LiveModel(ari)
+        self._subs: list = []
+        self._apply_lock = threading.Lock()
+        self.updates = 0                     # batches that changed what the widget shows
+        self._closed = False
+        self.pump = Pump(self._pump_apply, name=name or type(self).__name__, rate=self.rate, tick=tick)
+        if self.model is not None:
+            self.model.listen(self.pump.mark)
+        self.add_class("vk-widget")
+
+    # --- subclasses ---------------------------------------------------------------------------
+    def render(self) -> bool:
+        """Apply the model to the child widgets; True when something shown changed."""
+        raise NotImplementedError
+
+    def snapshot(self) -> Any:
+        """The plain data the widget currently shows."""
+        raise NotImplementedError
+
+    # --- machinery --------------------------------------------------------------------------------
+    def on(self, event_type: Any, fn: Callable) -> None:
+        """Subscribe fn to the client's events for as long as the widget lives."""
+        self._subs.append(self.ari.on(event_type, fn))
+
+    def refresh(self) -> None:
+        """Apply the model now, on the calling thread (the pump does it on its own otherwise)."""
+        self._pump_apply()
+
+    def _pump_apply(self) -> None:
+        if self._closed:
+            return
+        if self.model is not None and self.model.poll_due():        # one poll at a time across widgets (the model sees to it)
+            self.model.poll()
+        with self._apply_lock:
+            if not self._closed and self.render():
+                self.updates += 1
+
+    def close(self) -> None:
+        """Unsubscribe, stop the pump, close the child widgets (and the model if it is the widget's own)."""
+        if self._closed:
+            return
+        self._closed = True
+        for sub in self._subs:
+            sub.unsubscribe()
+        self._subs.clear()
+        if self.model is not None:
+            self.model.unlisten(self.pump.mark)
+        self.pump.close()
+        if self._own_model:
+            self.model.close()
+        for child in _descendants(self):
+            child.close()
+        super().close()
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+
+def _descendants(widget: W.Widget) -> list[W.Widget]:
+    out = []
+    for child in getattr(widget, "children", ()):
+        if isinstance(child, LiveWidget):
+            continue                      # closed by its owner (the Dashboard)
+        out.extend(_descendants(child))
+        out.append(child)
+    return out

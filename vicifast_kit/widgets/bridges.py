@@ -1,0 +1,66 @@
+"""BridgesView: the live bridges, their type and their member channels."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import ipywidgets as W
+
+from .base import LiveWidget
+from .model import LiveModel
+from .style import CSS, duration, esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+
+TYPE_COLOURS = {"mixing": "#0e7490", "holding": "#7c3aed"}
+
+
+class BridgesView(LiveWidget):
+    """The live bridges: id, type, technology, age and the channels in each."""
+
+    def __init__(self, ari: "ARIClient", *, model: LiveModel | None = None) -> None:
+        self._html = W.HTML(layout=W.Layout(width="100%"))
+        self._html.add_class("vk-card")
+        super().__init__(ari, model=model, name="bridges", tick=1.0, children=[self._html])
+        self.pump.mark()
+
+    def snapshot(self) -> list[dict]:
+        """The live bridges (list of dicts: id, type, technology, name, age, channels: [{id, name, state}])."""
+        now = time.time()
+        chans = {c["id"]: c for c in self.model.channels()}
+        out = []
+        for b in self.model.bridges():
+            members = [{"id": cid, "name": chans.get(cid, {}).get("name", cid),
+                        "state": chans.get(cid, {}).get("state", "")} for cid in b["channels"]]
+            out.append({"id": b["id"], "type": b["type"], "technology": b["technology"], "name": b["name"],
+                        "age": duration(b["created"], now), "channels": members})
+        return out
+
+    def render(self) -> bool:
+        bridges = self.snapshot()
+        head = (f'<div class="vk-title">Bridges<span class="vk-count">{len(bridges)} live · '
+                f'{sum(len(b["channels"]) for b in bridges)} channels in them</span></div>')
+        if not bridges:
+            body = '<div class="vk-empty">No bridges. <span class="vk-mono">ari.bridges.create(type="mixing")</span></div>'
+        else:
+            trs = []
+            for b in bridges:
+                colour = TYPE_COLOURS.get(b["type"], "#475569")
+                members = ", ".join(f'<span class="vk-mono">{esc(m["name"])}</span>' for m in b["channels"]) \
+                    or '<span class="vk-muted">empty</span>'
+                label = esc(b["name"] or b["id"][:8])
+                trs.append(f'<tr><td class="vk-mono" title="{esc(b["id"])}">{label}</td>'
+                           f'<td><span class="vk-badge" style="background:{colour}">{esc(b["type"] or "?")}</span></td>'
+                           f'<td>{esc(b["technology"])}</td><td class="vk-mono">{b["age"]}</td>'
+                           f'<td style="white-space:normal">{members}</td></tr>')
+            body = ('<div class="vk-scroll" style="max-height:200px"><table class="vk-table"><thead><tr>'
+                    '<th>Bridge</th><th>Type</th><th>Technology</th><th>Age</th><th>Channels</th></tr></thead><tbody>'
+                    + "".join(trs) + "</tbody></table></div>")
+        value = CSS + head + body
+        if value == self._html.value:
+            return False
+        with self._html.hold_sync():
+            self._html.value = value
+        return True

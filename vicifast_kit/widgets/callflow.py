@@ -1,0 +1,206 @@
+"""CallFlow: one call's story as a ladder diagram — the app, Asterisk, the channels and bridges as lanes;
+the events Asterisk sent and the REST requests the app made as arrows, in time order."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from .base import LiveWidget
+from .model import LiveModel, describe, parse_time
+from .style import CSS, clock, esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+    from ..events import Event
+
+LANE_W, ROW_H, TOP, LEFT = 150, 26, 44, 96
+EVENT_COLOUR, REQUEST_COLOUR, ERROR_COLOUR = "#2563eb", "#ea580c", "#b91c1c"
+BRIDGE_EVENTS = ("ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated", "BridgeDestroyed",
+                 "BridgeMerged", "BridgeBlindTransfer", "BridgeAttendedTransfer")
+
+
+class CallFlow(LiveWidget):
+    """A ladder diagram of one call: lanes for the app, Asterisk, its channels and bridges; arrows with times."""
+
+    uses_model = False
+
+    def __init__(self, ari: "ARIClient", channel: Any = None, *, model: LiveModel | None = None,
+                 max_steps: int = 400, max_lanes: int = 7, show: int = 60) -> None:
+        self._lock = threading.Lock()
+        self.max_steps, self.max_lanes, self.show = max_steps, max_lanes, show
+        self._steps: list[dict] = []
+        self._lanes: dict[str, str] = {}          # lane key (object id, "app", "asterisk") -> label
+        self._kinds: dict[str, str] = {}          # object id -> "channel" | "bridge"
+        self._seen: set[int] = set()
+        self._unmatched: list[tuple] = []         # recent requests about objects with no lane (yet)
+        self.channel_id: str | None = None
+        self._html = W.HTML(layout=W.Layout(width="100%"))
+        self._html.add_class("vk-card")
+        super().__init__(ari, model=None, name="callflow", children=[self._html])
+        self.on("*", self._on_event)
+        self._listener = self._on_request
+        ari.request_listeners.append(self._listener)
+        self.follow(channel)
+
+    # --- what to draw --------------------------------------------------------------------------------
+    def follow(self, channel: Any) -> None:
+        """Draw this channel's call (a handle or an id; None: nothing), starting from its buffered events."""
+        cid = getattr(channel, "id", channel) or None
+        with self._lock:
+            if cid == self.channel_id:
+                return
+            self.channel_id = cid
+            self._steps, self._seen, self._unmatched = [], set(), []
+            self._lanes = {"app": f"App {self.ari.app}", "asterisk": "Asterisk"}
+            self._kinds = {}
+            if cid:
+                self._add_lane(cid, "channel", getattr(channel, "raw", {}).get("name") or cid)
+        if cid:
+            for ev in self.ari.handle("Channel", cid).events():
+                self._on_event(ev)
+        self.pump.mark()
+
+    def _add_lane(self, ident: str, kind: str, label: str) -> bool:
+        if ident in self._lanes:
+            return True
+        if len(self._lanes) >= self.max_lanes:
+            return False
+        self._kinds[ident] = kind
+        self._lanes[ident] = ("Bridge " if kind == "bridge" else "") + label
+        # A request about the object that came before its first event (addChannel on a new bridge).
+        for req in [r for r in self._unmatched if ident in r[1].split("/")]:
+            self._unmatched.remove(req)
+            self._request_step(*req)
+        return True
+
+    def _add(self, step: dict) -> None:
+        self._steps.append(step)
+        if len(self._steps) > self.max_steps:
+            del self._steps[: len(self._steps) - self.max_steps]
+
+    def _on_event(self, ev: "Event") -> None:
+        raw = ev.raw
+        ch = raw.get("channel") if isinstance(raw.get("channel"), dict) else {}
+        br = raw.get("bridge") if isinstance(raw.get("bridge"), dict) else {}
+        with self._lock:
+            if not self.channel_id or ev.seq in self._seen:
+                return
+            ids = [k[1] for k in ev.keys]
+            if not any(i in self._lanes for i in ids):
+                return
+            self._seen.add(ev.seq)
+            if ch.get("id") == self.channel_id and ch.get("name"):
+                self._lanes[self.channel_id] = ch["name"]
+            # The call grows: the bridges our channel enters, the channels that join it there.
+            if ev.type == "ChannelEnteredBridge" and br.get("id"):
+                if ch.get("id") == self.channel_id or br["id"] in self._lanes:
+                    self._add_lane(br["id"], "bridge", f'{br["id"][:8]} ({br.get("bridge_type", "")})')
+                    self._add_lane(ch.get("id", ""), "channel", ch.get("name", ""))
+            source = br.get("id") if ev.type in BRIDGE_EVENTS and br.get("id") in self._lanes else (
+                ch.get("id") if ch.get("id") in self._lanes else next((i for i in ids if i in self._lanes), "asterisk"))
+            detail = describe(ev.type, raw)
+            if ev.type == "StasisStart" and raw.get("args"):
+                detail = "args " + ", ".join(map(str, raw["args"]))
+            self._add({"t": parse_time(raw.get("timestamp")), "kind": "event", "label": ev.type,
+                       "detail": detail, "from": source, "to": "app", "seq": ev.seq})
+        self.pump.mark()
+
+    def _on_request(self, method: str, path: str, status: int, started: float, seconds: float) -> None:
+        with self._lock:
+            if not self.channel_id:
+                return
+            if not self._request_step(method, path, status, started, seconds):
+                self._unmatched = self._unmatched[-30:] + [(method, path, status, started, seconds)]
+                return
+        self.pump.mark()
+
+    def _request_step(self, method: str, path: str, status: int, started: float, seconds: float) -> bool:
+        parts = path.strip("/").split("/")
+        target = next((p for p in parts if p in self._lanes), None)
+        if target is None:
+            return False
+        short = "/".join("{id}" if p in self._lanes else p for p in parts)
+        self._add({"t": started, "kind": "request", "label": f"{method} /{short}",
+                   "detail": f"{status} · {seconds * 1000:.0f} ms", "from": "app", "to": target,
+                   "status": status, "seq": 0})
+        return True
+
+    # --- showing -------------------------------------------------------------------------------------
+    def _ordered(self) -> tuple[dict, list[dict]]:
+        with self._lock:
+            lanes = dict(self._lanes)
+            steps = sorted(self._steps, key=lambda s: (s["t"], s["kind"] == "event", s["seq"]))
+        return lanes, steps
+
+    def snapshot(self) -> dict:
+        """The call as drawn: channel id, lanes (labels in order), steps in time order (time, kind, label, from, to, detail)."""
+        lanes, steps = self._ordered()
+        return {"channel": self.channel_id, "lanes": list(lanes.values()),
+                "steps": [{"time": clock(s["t"]), "t": s["t"], "kind": s["kind"], "label": s["label"],
+                           "detail": s["detail"], "from": lanes.get(s["from"], s["from"]),
+                           "to": lanes.get(s["to"], s["to"])} for s in steps]}
+
+    def svg(self) -> str:
+        """The ladder diagram as an SVG string."""
+        lanes, steps = self._ordered()
+        steps = steps[-self.show:]
+        keys = list(lanes)
+        x = {k: LEFT + LANE_W * i + LANE_W // 2 for i, k in enumerate(keys)}
+        width = LEFT + LANE_W * len(keys) + 10
+        height = TOP + ROW_H * max(1, len(steps)) + 16
+        t0 = steps[0]["t"] if steps else 0.0
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               f'font-family="system-ui,sans-serif" font-size="11">',
+               '<defs>' + "".join(
+                   f'<marker id="vk-a-{n}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+                   f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
+                   for n, c in (("e", EVENT_COLOUR), ("r", REQUEST_COLOUR), ("x", ERROR_COLOUR))) + '</defs>']
+        for k in keys:
+            fill = {"app": "#1e3a8a", "asterisk": "#334155"}.get(k, "#0e7490" if self._kinds.get(k) == "bridge"
+                                                                 else "#15803d")
+            label = lanes[k] if len(lanes[k]) <= 24 else "…" + lanes[k][-23:]
+            out.append(f'<line x1="{x[k]}" y1="{TOP - 8}" x2="{x[k]}" y2="{height - 6}" stroke="#cbd5e1" '
+                       f'stroke-dasharray="4 3"/>'
+                       f'<rect x="{x[k] - LANE_W // 2 + 6}" y="6" width="{LANE_W - 12}" height="24" rx="5" fill="{fill}"/>'
+                       f'<text x="{x[k]}" y="22" fill="#fff" text-anchor="middle" font-weight="600">'
+                       f'<title>{esc(lanes[k])}</title>{esc(label)}</text>')
+        if not steps:
+            out.append(f'<text x="{LEFT}" y="{TOP + 14}" fill="#9ca3af">'
+                       f'{"No events yet for this call." if self.channel_id else "Pick a channel to draw its call."}</text>')
+        for i, s in enumerate(steps):
+            y = TOP + ROW_H * i + 16
+            a, b = x.get(s["from"], x["asterisk"]), x.get(s["to"], x["asterisk"])
+            kind = "x" if s.get("status", 0) >= 400 else ("e" if s["kind"] == "event" else "r")
+            colour = {"e": EVENT_COLOUR, "r": REQUEST_COLOUR, "x": ERROR_COLOUR}[kind]
+            dash = ' stroke-dasharray="5 3"' if s["kind"] == "request" else ""
+            mid = (a + b) / 2
+            out.append(f'<text x="6" y="{y + 4}" fill="#6b7280" font-family="ui-monospace,monospace">'
+                       f'+{s["t"] - t0:7.3f}s</text>'
+                       f'<line x1="{a}" y1="{y}" x2="{b}" y2="{y}" stroke="{colour}" stroke-width="1.6"{dash} '
+                       f'marker-end="url(#vk-a-{kind})"/>'
+                       f'<circle cx="{a}" cy="{y}" r="2.5" fill="{colour}"/>'
+                       f'<text x="{mid}" y="{y - 4}" text-anchor="middle" fill="{colour}" font-weight="600">'
+                       f'<title>{clock(s["t"])} {esc(s["label"])} {esc(s["detail"])}</title>{esc(s["label"])}'
+                       f'<tspan fill="#6b7280" font-weight="400"> {esc(s["detail"])[:40]}</tspan></text>')
+        out.append("</svg>")
+        return "".join(out)
+
+    def render(self) -> bool:
+        lanes, steps = self._ordered()
+        title = (f'<div class="vk-title">Call flow<span class="vk-count">'
+                 f'{len(steps)} steps · <span style="color:{EVENT_COLOUR}">— events</span> · '
+                 f'<span style="color:{REQUEST_COLOUR}">- - requests</span></span></div>')
+        value = CSS + title + f'<div class="vk-scroll" style="max-height:420px">{self.svg()}</div>'
+        if value == self._html.value:
+            return False
+        self._html.value = value
+        return True
+
+    def close(self) -> None:
+        """Stop drawing: unsubscribe from events and requests, stop the pump."""
+        if self._listener in self.ari.request_listeners:
+            self.ari.request_listeners.remove(self._listener)
+        super().close()

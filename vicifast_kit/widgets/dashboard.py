@@ -1,0 +1,89 @@
+"""Dashboard: channels, bridges, call control, the call flow and the event log together."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from .base import LiveWidget
+from .bridges import BridgesView
+from .callflow import CallFlow
+from .channels import ChannelsTable
+from .control import CallControl
+from .eventlog import EventLog
+from .model import LiveModel
+from .style import CSS, esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+
+
+class Dashboard(LiveWidget):
+    """Everything at once, sharing one model: the control and the call flow follow the same channel."""
+
+    def __init__(self, ari: "ARIClient", *, poll: float | None = 2.0) -> None:
+        model = LiveModel(ari, poll=poll)
+        self.header = W.HTML()
+        self.channels = ChannelsTable(ari, model=model)
+        self.bridges = BridgesView(ari, model=model)
+        self.control = CallControl(ari, model=model)
+        self.events = EventLog(ari)
+        self.callflow = CallFlow(ari)
+        left = W.VBox([self.channels, self.bridges, self.callflow], layout=W.Layout(flex="3 1 0", min_width="0"))
+        right = W.VBox([self.control, self.events], layout=W.Layout(flex="2 1 0", min_width="0",
+                                                                     margin="0 0 0 12px"))
+        super().__init__(ari, model=model, name="dashboard", tick=1.0,
+                         children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%"))],
+                         layout=W.Layout(width="100%", padding="6px"))
+        self._own_model = True
+        self.add_class("vk-dashboard")
+        self.control.observe(self._on_target, "channel_id")
+        self._on_target({"new": self.control.channel_id})
+        self.pump.mark()
+
+    def _on_target(self, change: dict) -> None:
+        cid = change["new"] or None
+        self.callflow.follow(cid)
+        self.channels.select(cid)
+
+    @property
+    def parts(self) -> list[LiveWidget]:
+        """The widgets on the dashboard."""
+        return [self.channels, self.bridges, self.control, self.events, self.callflow]
+
+    def snapshot(self) -> dict:
+        """Every part's snapshot, by name (channels, bridges, control, events, callflow)."""
+        return {"app": self.ari.app, "connected": self.ari.connected, "channels": self.channels.snapshot(),
+                "bridges": self.bridges.snapshot(), "control": self.control.snapshot(),
+                "events": self.events.snapshot(), "callflow": self.callflow.snapshot()}
+
+    def render(self) -> bool:
+        up = self.ari.connected
+        dot = "#16a34a" if up else "#dc2626"
+        chans = self.model.channels()
+        value = (CSS + '<div class="vk-card" style="display:flex;align-items:center;gap:14px;padding:6px 10px;'
+                 'margin-bottom:8px;background:#0f172a;color:#e2e8f0;border-radius:6px">'
+                 '<span style="font-weight:700;font-size:14px;color:#fff">VICIfast · ARI live</span>'
+                 f'<span>app <b class="vk-mono" style="color:#fff">{esc(self.ari.app)}</b></span>'
+                 f'<span><span style="color:{dot}">●</span> {"connected" if up else "reconnecting…"} to '
+                 f'<span class="vk-mono">{esc(self.ari.url)}</span></span>'
+                 f'<span style="margin-left:auto">{len(chans)} channels · '
+                 f'{sum(c["in_app"] for c in chans)} in the app · {len(self.model.bridges())} bridges · '
+                 f'{time.strftime("%H:%M:%S")}</span></div>')
+        if value == self.header.value:
+            return False
+        self.header.value = value
+        return True
+
+    def close(self) -> None:
+        """Close every part, then the shared model."""
+        for part in self.parts:
+            part.close()
+        super().close()
+
+
+def dashboard(ari: "ARIClient", **kwargs: Any) -> Dashboard:
+    """The one-liner for notebooks: ``vk.widgets.dashboard(ari)`` (show it as a cell's last line)."""
+    return Dashboard(ari, **kwargs)

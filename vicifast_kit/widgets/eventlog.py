@@ -1,0 +1,135 @@
+"""EventLog: the event stream as a bounded, filterable, pausable table."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import TYPE_CHECKING, Any, Iterable
+
+import ipywidgets as W
+
+from .base import LiveWidget
+from .model import LiveModel, describe, parse_time
+from .style import CSS, clock, esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+    from ..events import Event
+
+ALL = "__all__"
+TYPE_COLOURS = {"StasisStart": "#15803d", "StasisEnd": "#b91c1c", "ChannelDestroyed": "#b91c1c",
+                "ChannelHangupRequest": "#b91c1c", "ChannelDtmfReceived": "#7c3aed",
+                "ChannelStateChange": "#b45309", "ChannelEnteredBridge": "#0e7490", "ChannelLeftBridge": "#0e7490"}
+
+
+def _subject(raw: dict) -> tuple[str, str]:
+    for field in ("channel", "bridge", "playback", "recording", "endpoint"):
+        v = raw.get(field)
+        if isinstance(v, dict):
+            return (v.get("id") or v.get("name") or "", v.get("name") or v.get("id") or "")
+    return "", ""
+
+
+class EventLog(LiveWidget):
+    """The client's events, newest first: filter by type and channel, pause, clear; keeps the last `size`."""
+
+    uses_model = False
+
+    def __init__(self, ari: "ARIClient", types: Iterable[str] | str | None = None, *,
+                 model: LiveModel | None = None, size: int = 1000, show: int = 80) -> None:
+        self._rows: collections.deque = collections.deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._frozen: list[dict] | None = None
+        self.show = show
+        self.received = 0
+        self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL, layout=W.Layout(width="210px"))
+        self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL, layout=W.Layout(width="240px"))
+        self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="90px"))
+        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="80px"))
+        self._html = W.HTML(layout=W.Layout(width="100%"))
+        self._html.add_class("vk-card")
+        super().__init__(ari, model=None, name="eventlog",
+                         children=[W.HBox([self.type_filter, self.channel_filter, self.pause, self.clear_button]),
+                                   self._html])
+        for w in (self.type_filter, self.channel_filter):
+            w.observe(lambda _c: self.pump.mark(), "value")
+        self.pause.observe(self._on_pause, "value")
+        self.clear_button.on_click(lambda _b: self.clear())
+        self.on("*" if types is None else ([types] if isinstance(types, str) else list(types)), self._on_event)
+        self.pump.mark()
+
+    def _on_event(self, ev: "Event") -> None:
+        raw = ev.raw
+        cid, name = _subject(raw)
+        row = {"seq": ev.seq, "time": parse_time(raw.get("timestamp")), "type": ev.type,
+               "id": cid, "subject": name, "detail": describe(ev.type, raw)}
+        with self._lock:
+            self._rows.append(row)
+            self.received += 1
+        self.pump.mark()
+
+    def _on_pause(self, change: dict) -> None:
+        with self._lock:
+            self._frozen = list(self._rows) if change["new"] else None
+        self.pause.description = "Resume" if change["new"] else "Pause"
+        self.pause.icon = "play" if change["new"] else "pause"
+        self.pump.mark()
+
+    def clear(self) -> None:
+        """Forget the events shown so far."""
+        with self._lock:
+            self._rows.clear()
+            if self._frozen is not None:
+                self._frozen = []
+        self.pump.mark()
+
+    def snapshot(self) -> list[dict]:
+        """The events shown (after the filters; frozen while paused), oldest first: seq, time, type, subject, detail."""
+        with self._lock:
+            rows = list(self._frozen if self._frozen is not None else self._rows)
+        t, c = self.type_filter.value, self.channel_filter.value
+        return [r for r in rows if (t == ALL or r["type"] == t) and (c == ALL or r["id"] == c)]
+
+    def render(self) -> bool:
+        with self._lock:
+            everything = list(self._rows)
+            new_while_paused = len(everything) - len(self._frozen) if self._frozen is not None else 0
+        types = sorted({r["type"] for r in everything} | ({self.type_filter.value} - {ALL}))
+        subjects: dict[str, str] = {}
+        for r in everything:
+            if r["id"]:
+                subjects[r["id"]] = r["subject"]
+        if self.channel_filter.value != ALL:
+            subjects.setdefault(self.channel_filter.value, self.channel_filter.value)
+        rows = self.snapshot()
+        shown = rows[-self.show:][::-1]
+        trs = "".join(
+            f'<tr><td class="vk-mono vk-muted">{clock(r["time"])}</td>'
+            f'<td><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{esc(r["type"])}</b></td>'
+            f'<td class="vk-mono">{esc(r["subject"])}</td><td>{esc(r["detail"])}</td></tr>' for r in shown)
+        status = f"{len(rows)} shown of {self.received} received"
+        if self.pause.value:
+            status += f" · paused ({max(0, new_while_paused)} new)"
+        body = (f'<div class="vk-scroll" style="max-height:260px"><table class="vk-table"><thead><tr><th>Time</th>'
+                f'<th>Event</th><th>About</th><th>Detail</th></tr></thead><tbody>{trs}</tbody></table></div>'
+                if shown else '<div class="vk-empty">No events yet.</div>')
+        value = CSS + f'<div class="vk-title">Events<span class="vk-count">{status}</span></div>' + body
+        changed = False
+        topts = [("All types", ALL)] + [(t, t) for t in types]
+        if list(self.type_filter.options) != topts:
+            keep = self.type_filter.value
+            with self.type_filter.hold_sync():
+                self.type_filter.options = topts
+                self.type_filter.value = keep
+            changed = True
+        copts = [("All channels", ALL)] + [(n[:40], i) for i, n in subjects.items()][-200:]
+        if list(self.channel_filter.options) != copts:
+            keep = self.channel_filter.value
+            with self.channel_filter.hold_sync():
+                self.channel_filter.options = copts
+                self.channel_filter.value = keep if any(v == keep for _, v in copts) else ALL
+            changed = True
+        if self._html.value != value:
+            self._html.value = value
+            changed = True
+        return changed
