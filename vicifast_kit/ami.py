@@ -129,7 +129,7 @@ class AMIClient:
             pending = self._replies.get(action_id)
             if "Response" in message and action_id in self._replies and pending is None:
                 self._replies[action_id] = message
-            elif pending is not None and "Event" in message:
+            elif pending is not None and "Event" in message and pending.get("EventList", "").lower() == "start":
                 pending.events.append(message)          # an event of a list action
             else:
                 self._events.append(message)
