@@ -107,3 +107,12 @@ def test_close_leaves_no_thread():
     client.close()
     time.sleep(0.1)
     assert not [t for t in threading.enumerate() if t.name.startswith("vicifast-ami") and t.name not in before]
+
+
+def test_an_async_originates_follow_up_event_reaches_wait_for(ami):
+    """OriginateResponse carries the action's ActionID but arrives after its reply: it is an event."""
+    reply = ami.action("Originate", channel="Local/9001@inbound/n", context="sim-caller", exten="s",
+                       priority=1, async_="true", variable={"SIM_DURATION": 1})
+    assert reply.events == []
+    result = ami.wait_for("OriginateResponse", timeout=15)
+    assert result["Response"] == "Success" and result["ActionID"] == reply["ActionID"]
