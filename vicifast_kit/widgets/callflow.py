@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
     from ..events import Event
 
-LANE_W, ROW_H, TOP, LEFT = 150, 26, 44, 96
+LANE_W, ROW_H, TOP, LEFT = 140, 26, 44, 84
 EVENT_COLOUR, REQUEST_COLOUR, ERROR_COLOUR = "#2563eb", "#ea580c", "#b91c1c"
 BRIDGE_EVENTS = ("ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated", "BridgeDestroyed",
                  "BridgeMerged", "BridgeBlindTransfer", "BridgeAttendedTransfer")
@@ -161,11 +161,11 @@ class CallFlow(LiveWidget):
         for k in keys:
             fill = {"app": "#1e3a8a", "asterisk": "#334155"}.get(k, "#0e7490" if self._kinds.get(k) == "bridge"
                                                                  else "#15803d")
-            label = lanes[k] if len(lanes[k]) <= 24 else "…" + lanes[k][-23:]
+            label = lanes[k] if len(lanes[k]) <= 19 else lanes[k][:11] + "…" + lanes[k][-7:]
             out.append(f'<line x1="{x[k]}" y1="{TOP - 8}" x2="{x[k]}" y2="{height - 6}" stroke="#cbd5e1" '
                        f'stroke-dasharray="4 3"/>'
                        f'<rect x="{x[k] - LANE_W // 2 + 6}" y="6" width="{LANE_W - 12}" height="24" rx="5" fill="{fill}"/>'
-                       f'<text x="{x[k]}" y="22" fill="#fff" text-anchor="middle" font-weight="600">'
+                       f'<text x="{x[k]}" y="22" fill="#fff" text-anchor="middle" font-weight="600" font-size="10.5">'
                        f'<title>{esc(lanes[k])}</title>{esc(label)}</text>')
         if not steps:
             out.append(f'<text x="{LEFT}" y="{TOP + 14}" fill="#9ca3af">'

@@ -31,8 +31,8 @@ class Dashboard(LiveWidget):
         self.control = CallControl(ari, model=model)
         self.events = EventLog(ari)
         self.callflow = CallFlow(ari)
-        left = W.VBox([self.channels, self.bridges, self.callflow], layout=W.Layout(flex="3 1 0", min_width="0"))
-        right = W.VBox([self.control, self.events], layout=W.Layout(flex="2 1 0", min_width="0",
+        left = W.VBox([self.channels, self.bridges, self.callflow], layout=W.Layout(flex="1.7 1 0", min_width="0"))
+        right = W.VBox([self.control, self.events], layout=W.Layout(flex="1 1 0", min_width="0",
                                                                      margin="0 0 0 12px"))
         super().__init__(ari, model=model, name="dashboard", tick=1.0,
                          children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%"))],

@@ -42,10 +42,10 @@ class EventLog(LiveWidget):
         self._frozen: list[dict] | None = None
         self.show = show
         self.received = 0
-        self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL, layout=W.Layout(width="210px"))
-        self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL, layout=W.Layout(width="240px"))
-        self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="90px"))
-        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="80px"))
+        self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL, layout=W.Layout(width="36%"))
+        self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL, layout=W.Layout(width="36%"))
+        self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="auto"))
+        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="auto"))
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=None, name="eventlog",
@@ -106,7 +106,7 @@ class EventLog(LiveWidget):
         trs = "".join(
             f'<tr><td class="vk-mono vk-muted">{clock(r["time"])}</td>'
             f'<td><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{esc(r["type"])}</b></td>'
-            f'<td class="vk-mono">{esc(r["subject"])}</td><td>{esc(r["detail"])}</td></tr>' for r in shown)
+            f'<td class="vk-mono" style="max-width:150px" title="{esc(r["subject"])}">{esc(r["subject"])}</td><td>{esc(r["detail"])}</td></tr>' for r in shown)
         status = f"{len(rows)} shown of {self.received} received"
         if self.pause.value:
             status += f" · paused ({max(0, new_while_paused)} new)"

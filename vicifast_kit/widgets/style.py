@@ -19,7 +19,7 @@ CSS = """<style>
 .vk-table th{text-align:left;color:#6b7280;font-weight:500;border-bottom:1px solid #e5e7eb;padding:4px 8px;
  position:sticky;top:0;background:#f9fafb}
 .vk-table td{padding:4px 8px;border-bottom:1px solid #f1f5f9;white-space:nowrap;overflow:hidden;
- text-overflow:ellipsis;max-width:260px}
+ text-overflow:ellipsis;max-width:220px}
 .vk-table tr.vk-sel td{background:#eff6ff}
 .vk-badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:11.5px;font-weight:600}
 .vk-tag{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;margin-left:4px;

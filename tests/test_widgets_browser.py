@@ -1,0 +1,167 @@
+"""The Dashboard in a real browser: JupyterLab + Debian's Chromium driven by Playwright, against the lab.
+
+Proves what the headless tests cannot: updates made by the widgets' pump threads (not by a cell)
+reach the page with the pinned ipykernel, and a click in the page acts on the real call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import vicifast_kit as vk
+from vicifast_kit.lab.simulate import simulate_caller
+
+from client_helpers import cleanup, unique_app, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "dashboard.png"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook(app: str) -> dict:
+    source = ("import vicifast_kit as vk\n"
+              f"ari = vk.connect(app={app!r})\n"
+              "ari.dashboard()")
+    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                       "source": source}],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                        "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """JupyterLab on a free port with a token, in its own session; the whole group is killed after."""
+    port, token = free_port(), secrets.token_hex(16)
+    for d in ("config", "runtime", "settings", "workspaces"):
+        (tmp_path / d).mkdir()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_PLATFORM_DIRS="1")
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield base, token, tmp_path
+    finally:
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()
+
+
+def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
+    base, token, tmp = jupyterlab
+    app = unique_app("browser")
+    (tmp / "dashboard.ipynb").write_text(json.dumps(notebook(app)))
+    ari = vk.connect(app=unique_app("browser-test"))      # the test's own client (places the call)
+    caller, moved = None, []
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1700, "height": 1300})
+            page.goto(f"{base}/lab/tree/dashboard.ipynb?token={token}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                                   ".jp-Toolbar-kernelStatus", timeout=30_000)
+            page.keyboard.press("Control+b")                   # hide the file browser: room for the dashboard
+            page.locator(".jp-Notebook .jp-Cell").first.click()
+            page.keyboard.press("Shift+Enter")
+            dash = page.locator(".vk-dashboard")
+            dash.wait_for(timeout=30_000)
+            wait_until(lambda: app in ari.applications.list().__repr__() or any(
+                a.name == app for a in ari.applications.list()), timeout=20)
+            # The kernel is idle now: whatever changes in the page comes from the pump threads.
+            clock = dash.locator("text=/\\d\\d:\\d\\d:\\d\\d$/").first
+            first = clock.inner_text()
+            wait_until(lambda: clock.inner_text() != first, timeout=5)
+            caller = simulate_caller(ari, dtmf="42", app=app, delay=0.8, duration=60)
+            ours = wait_until(lambda: next((c for c in ari.channels.list()
+                                            if c.name == caller.name[:-1] + "2"), None), timeout=5)
+            row = dash.locator(f"tr[data-channel='{ours.id}']")
+            row.wait_for(timeout=5_000)
+            assert "Ring" in row.inner_text()
+            dash.locator("button", has_text="Answer").click()
+            wait_until(lambda: ari.channels.get(ours.id).state == "Up", timeout=5)
+            page.wait_for_function(
+                "id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
+                "return r && r.innerText.includes('Up'); }", arg=ours.id, timeout=5_000)
+            dash.locator("text=DTMF 2").first.wait_for(timeout=5_000)         # the caller pressed 4, 2
+            dash.locator("button", has_text="Move to bridge").click()
+            dash.locator("text=Moved into bridge").wait_for(timeout=5_000)
+            moved += [b.id for b in ari.bridges.list() if ours.id in b.channels]
+            assert moved
+            dash.locator("svg text", has_text="addChannel").first.wait_for(timeout=5_000)
+            no_news = page.get_by_role("button", name="No")       # JupyterLab's "news?" toast
+            if no_news.count():
+                no_news.first.click()
+            page.wait_for_timeout(1200)                    # let the clocks and the bridge poll settle
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            dash.screenshot(path=str(SCREENSHOT))
+            assert SCREENSHOT.stat().st_size > 20_000
+        except BaseException:
+            page.screenshot(path=str(tmp / "failure.png"))
+            print("page text:", page.locator("body").inner_text()[-3000:])
+            print("saved", tmp / "failure.png")
+            raise
+        finally:
+            browser.close()
+            if caller is not None:
+                for c in ari.channels.list():
+                    if c.name.startswith(caller.name.rsplit(";", 1)[0]):
+                        try:
+                            c.hangup()
+                        except vk.ARIError:
+                            pass
+            for b in ari.bridges.list():          # the bridge "Move to bridge" made for our call
+                if b.id in moved:
+                    try:
+                        b.destroy()
+                    except vk.ARIError:
+                        pass
+            cleanup(ari)
+            ari.close()
