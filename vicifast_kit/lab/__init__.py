@@ -13,6 +13,7 @@ from .simulate import simulate_caller
 
 __all__ = [
     "LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
+    "leftovers",
 ]
 
 BACKENDS = {"docker": docker, "rootfs": rootfs}
@@ -179,6 +180,18 @@ def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabSt
         progress(f"The lab is up: Asterisk {result.version}, fully booted in {time.monotonic() - started:.1f} s.")
         progress(connection_help(values, s))
         return result
+
+
+def leftovers(timeout: float = 5.0) -> dict[str, int]:
+    """Channels, bridges and stored recordings in the lab, after waiting up to timeout for none to be left."""
+    s = settings.load()
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {kind: len(probes.ari_get(s, f"/{path}") or []) for kind, path in
+                 (("channels", "channels"), ("bridges", "bridges"), ("recordings", "recordings/stored"))}
+        if not any(found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def connection_help(values: dict[str, str], s: settings.Settings) -> str:
