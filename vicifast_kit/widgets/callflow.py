@@ -132,7 +132,10 @@ class CallFlow(LiveWidget):
     def _ordered(self) -> tuple[dict, list[dict]]:
         with self._lock:
             lanes = dict(self._lanes)
-            steps = sorted(self._steps, key=lambda s: (s["t"], s["kind"] == "event", s["seq"]))
+            # Asterisk's timestamps are cut to the millisecond: an event counts from the end of its
+            # millisecond, so the request that caused it (timed by this machine's clock) comes first.
+            steps = sorted(self._steps, key=lambda s: (s["t"] + (0.001 if s["kind"] == "event" else 0.0),
+                                                       s["kind"] == "event", s["seq"]))
         return lanes, steps
 
     def snapshot(self) -> dict:

@@ -35,11 +35,11 @@ class ChannelsTable(LiveWidget):
         self.pump.mark()
 
     def rows(self) -> list[dict]:
-        """The rows as shown: one dict per channel, with the column values as text."""
+        """The rows as shown, newest first: one dict per channel, with the column values as text."""
         now = time.time()
         bridges = {b["id"]: b for b in self.model.bridges()}
         rows = []
-        for c in self.model.channels():
+        for c in reversed(self.model.channels()):          # newest first: the call that just came in is on top
             if c["bridge"]:
                 b = bridges.get(c["bridge"], {})
                 where = f"bridge {c['bridge'][:8]}" + (f" ({b['type']})" if b.get("type") else "")
@@ -52,7 +52,7 @@ class ChannelsTable(LiveWidget):
         return rows
 
     def snapshot(self) -> list[dict]:
-        """The live channels as shown (list of dicts: id, name, caller, state, duration, where, last_event)."""
+        """The live channels as shown, newest first (dicts: id, name, caller, state, duration, where, last_event)."""
         return self.rows()
 
     def render(self) -> bool:
@@ -65,7 +65,7 @@ class ChannelsTable(LiveWidget):
                    'vk.lab.simulate_caller(ari)</span></div>'
         else:
             trs = []
-            for r in rows[-self.max_rows:]:
+            for r in rows[:self.max_rows]:
                 colour = "#b91c1c" if r["state"] == "Hanging up" else None
                 state = badge(r["state"], colour) + ('<span class="vk-tag">hold</span>' if r["held"] else "")
                 name = esc(r["name"]) + ("" if r["in_app"] else "")
@@ -76,7 +76,7 @@ class ChannelsTable(LiveWidget):
                     f'<td>{esc(r["where"])}</td><td class="vk-muted">{esc(r["last_event"])}</td></tr>')
             more = len(rows) - self.max_rows
             if more > 0:
-                trs.insert(0, f'<tr><td colspan="6" class="vk-muted">… {more} older channels not shown</td></tr>')
+                trs.append(f'<tr><td colspan="6" class="vk-muted">… {more} older channels not shown</td></tr>')
             body = ('<div class="vk-scroll"><table class="vk-table"><thead><tr>'
                     + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr></thead><tbody>"
                     + "".join(trs) + "</tbody></table></div>")
