@@ -16,3 +16,12 @@ __all__ = [
     "Handle", "Record", "Channel", "Bridge", "Playback", "LiveRecording", "StoredRecording", "Endpoint",
     "DeviceState", "Sound", "Mailbox", "Application", "Module", "LogChannel",
 ]
+
+
+def __getattr__(name: str):
+    """`vk.widgets` imports the widgets on first use (so `import vicifast_kit` never imports ipywidgets)."""
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'vicifast_kit' has no attribute {name!r}")

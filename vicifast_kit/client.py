@@ -352,10 +352,10 @@ class ARIClient:
         """True once close() was called."""
         return self._closed
 
-    def dashboard(self, **kwargs: Any) -> Any:
+    def dashboard(self, *, poll: float | None = 2.0) -> Any:
         """The live widgets for this client (channels, bridges, call control, flow, events) in one Dashboard."""
         from .widgets import Dashboard      # imported here: `import vicifast_kit` never imports ipywidgets
-        return Dashboard(self, **kwargs)
+        return Dashboard(self, poll=poll)
 
     def __enter__(self) -> "ARIClient":
         return self
