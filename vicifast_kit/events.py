@@ -61,11 +61,12 @@ def _field_types(client: "ARIClient", event_type: str) -> dict[str, str]:
 class Event:
     """One ARI event: ``.type``, ``.timestamp``, its fields as attributes, handles for the objects it names."""
 
-    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types")
+    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types", "received")
 
     def __init__(self, client: "ARIClient", raw: dict, seq: int = 0, local: bool = False) -> None:
         self._client = client
         self.raw = raw
+        self.received = time.time()      # this machine's clock, comparable with request times
         self.type: str = raw.get("type", "")
         self.seq = seq
         self.local = local
@@ -121,7 +122,7 @@ class Event:
             return default
 
     def __dir__(self) -> Iterable[str]:
-        return sorted(set(self.raw) | {"type", "timestamp", "raw", "local", "get", "seq"})
+        return sorted(set(self.raw) | {"type", "timestamp", "raw", "local", "get", "seq", "received"})
 
     def __repr__(self) -> str:
         bits = []

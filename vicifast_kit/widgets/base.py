@@ -97,6 +97,9 @@ class LiveWidget(W.VBox):
             child.close()
         super().close()
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} app={self.ari.app!r}{' closed' if self._closed else ''}>"
+
     @property
     def closed(self) -> bool:
         """True once close() was called."""

@@ -104,7 +104,7 @@ class CallFlow(LiveWidget):
             detail = describe(ev.type, raw)
             if ev.type == "StasisStart" and raw.get("args"):
                 detail = "args " + ", ".join(map(str, raw["args"]))
-            self._add({"t": parse_time(raw.get("timestamp")), "kind": "event", "label": ev.type,
+            self._add({"t": ev.received, "kind": "event", "label": ev.type,
                        "detail": detail, "from": source, "to": "app", "seq": ev.seq})
         self.pump.mark()
 
@@ -132,10 +132,9 @@ class CallFlow(LiveWidget):
     def _ordered(self) -> tuple[dict, list[dict]]:
         with self._lock:
             lanes = dict(self._lanes)
-            # Asterisk's timestamps are cut to the millisecond: an event counts from the end of its
-            # millisecond, so the request that caused it (timed by this machine's clock) comes first.
-            steps = sorted(self._steps, key=lambda s: (s["t"] + (0.001 if s["kind"] == "event" else 0.0),
-                                                       s["kind"] == "event", s["seq"]))
+            # Events are timed when they arrive and requests when they start, both by this machine's
+            # clock, so a request comes before the events it caused and after those that prompted it.
+            steps = sorted(self._steps, key=lambda s: (s["t"], s["kind"] == "event", s["seq"]))
         return lanes, steps
 
     def snapshot(self) -> dict:
