@@ -30,6 +30,14 @@ def readable_error(e: BaseException, what: str = "That") -> str:
     return f"{what} failed: {type(e).__name__}: {e}"[:200]
 
 
+def show_html(html: W.HTML, value: str) -> bool:
+    """Put value in an HTML widget as one update, unless it shows it already; True if it changed."""
+    if value == html.value:
+        return False
+    html.value = value
+    return True
+
+
 class LiveWidget(W.VBox):
     """Base of the kit's widgets: shows a LiveModel (shared or its own) through a Pump."""
 

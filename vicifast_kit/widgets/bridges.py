@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
-from .base import LiveWidget
+from .base import LiveWidget, show_html
 from .model import LiveModel
 from .style import CSS, duration, esc
 
@@ -58,9 +58,4 @@ class BridgesView(LiveWidget):
             body = ('<div class="vk-scroll" style="max-height:200px"><table class="vk-table"><thead><tr>'
                     '<th>Bridge</th><th>Type</th><th>Technology</th><th>Age</th><th>Channels</th></tr></thead><tbody>'
                     + "".join(trs) + "</tbody></table></div>")
-        value = CSS + head + body
-        if value == self._html.value:
-            return False
-        with self._html.hold_sync():
-            self._html.value = value
-        return True
+        return show_html(self._html, CSS + head + body)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
-from .base import LiveWidget
+from .base import LiveWidget, show_html
 from .model import LiveModel, describe, parse_time
 from .style import CSS, clock, esc
 
@@ -195,11 +195,7 @@ class CallFlow(LiveWidget):
         title = (f'<div class="vk-title">Call flow<span class="vk-count">'
                  f'{len(steps)} steps · <span style="color:{EVENT_COLOUR}">— events</span> · '
                  f'<span style="color:{REQUEST_COLOUR}">- - requests</span></span></div>')
-        value = CSS + title + f'<div class="vk-scroll" style="max-height:420px">{self.svg()}</div>'
-        if value == self._html.value:
-            return False
-        self._html.value = value
-        return True
+        return show_html(self._html, CSS + title + f'<div class="vk-scroll" style="max-height:420px">{self.svg()}</div>')
 
     def close(self) -> None:
         """Stop drawing: unsubscribe from events and requests, stop the pump."""

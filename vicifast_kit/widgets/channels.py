@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
-from .base import LiveWidget
+from .base import LiveWidget, show_html
 from .model import LiveModel
 from .style import CSS, badge, duration, esc
 
@@ -80,9 +80,4 @@ class ChannelsTable(LiveWidget):
             body = ('<div class="vk-scroll"><table class="vk-table"><thead><tr>'
                     + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr></thead><tbody>"
                     + "".join(trs) + "</tbody></table></div>")
-        value = CSS + head + body
-        if value == self._html.value:
-            return False
-        with self._html.hold_sync():
-            self._html.value = value
-        return True
+        return show_html(self._html, CSS + head + body)

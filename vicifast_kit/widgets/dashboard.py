@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
-from .base import LiveWidget
+from .base import LiveWidget, show_html
 from .bridges import BridgesView
 from .callflow import CallFlow
 from .channels import ChannelsTable
@@ -72,10 +72,7 @@ class Dashboard(LiveWidget):
                  f'<span style="margin-left:auto">{len(chans)} channels · '
                  f'{sum(c["in_app"] for c in chans)} in the app · {len(self.model.bridges())} bridges · '
                  f'{time.strftime("%H:%M:%S")}</span></div>')
-        if value == self.header.value:
-            return False
-        self.header.value = value
-        return True
+        return show_html(self.header, value)
 
     def close(self) -> None:
         """Close every part, then the shared model."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import ipywidgets as W
 
-from .base import LiveWidget
+from .base import LiveWidget, show_html
 from .model import LiveModel, describe, parse_time
 from .style import CSS, clock, esc
 
@@ -129,7 +129,4 @@ class EventLog(LiveWidget):
                 self.channel_filter.options = copts
                 self.channel_filter.value = keep if any(v == keep for _, v in copts) else ALL
             changed = True
-        if self._html.value != value:
-            self._html.value = value
-            changed = True
-        return changed
+        return show_html(self._html, value) or changed
