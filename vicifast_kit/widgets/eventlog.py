@@ -42,10 +42,12 @@ class EventLog(LiveWidget):
         self._frozen: list[dict] | None = None
         self.show = show
         self.received = 0
-        self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL, layout=W.Layout(width="36%"))
-        self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL, layout=W.Layout(width="36%"))
-        self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="auto"))
-        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="auto"))
+        self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL,
+                                      layout=W.Layout(flex="1 1 0", min_width="0"))
+        self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL,
+                                         layout=W.Layout(flex="1 1 0", min_width="0"))
+        self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="auto", flex="0 0 auto"))
+        self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="auto", flex="0 0 auto"))
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=None, name="eventlog",
