@@ -120,29 +120,27 @@ def test_the_three_pjsip_phones_are_listed_by_ari(lab_settings):
     assert sorted(e["resource"] for e in endpoints) == ["6001", "6002", "6003"]
 
 
-def test_a_phone_can_be_registered_with_its_password_only(lab_settings):
-    """The phones demand authentication: an unauthenticated REGISTER is challenged (401)."""
+def test_a_phone_registers_with_its_password_and_shows_online_in_ari(lab_settings):
+    """A SIP phone (a real REGISTER with digest authentication) registers as 6001; a wrong password is refused."""
+    from sip_phone import SipPhone
+
     values = __import__("vicifast_kit").settings.lab_values()
     port = int(values["SIP_PORT"])
-    call_id = uuid.uuid4().hex
-    register = (
-        f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:{{local}};branch=z9hG4bK{call_id[:10]};rport\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: <sip:6001@127.0.0.1>;tag={call_id[:6]}\r\n"
-        "To: <sip:6001@127.0.0.1>\r\n"
-        f"Call-ID: {call_id}\r\n"
-        "CSeq: 1 REGISTER\r\n"
-        "Contact: <sip:6001@127.0.0.1:{local}>\r\n"
-        "Expires: 60\r\nContent-Length: 0\r\n\r\n"
-    )
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(5)
-        sock.sendto(register.replace("{local}", str(sock.getsockname()[1])).encode(), ("127.0.0.1", port))
-        reply = sock.recv(4096).decode()
-    assert reply.startswith("SIP/2.0 401"), reply.splitlines()[0]
-    assert "WWW-Authenticate: Digest" in reply
+    intruder = SipPhone("6001", "not-the-password", port)
+    phone = SipPhone("6001", values["SIP_PASSWORD"], port)
+    try:
+        assert intruder.register() in (401, 403)
+        assert ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] == "offline"
+        assert phone.register(expires=60) == 200
+        assert ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] == "online"
+        assert phone.register(expires=0) == 200          # unregister
+        deadline = time.monotonic() + 5
+        while ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] != "offline":
+            assert time.monotonic() < deadline, "6001 stayed online after unregistering"
+            time.sleep(0.1)
+    finally:
+        phone.close()
+        intruder.close()
 
 
 def test_ami_user_can_originate_and_sees_call_and_dtmf_events(lab_settings):
