@@ -106,3 +106,22 @@ def test_restart_brings_a_fresh_asterisk():
     after = set(asterisk_pids())
     assert after and not (before & after)
     assert lab.status().up
+
+
+def test_an_asterisk_that_cannot_start_gets_a_clear_error_and_leaves_nothing(monkeypatch):
+    lab.down(progress=lambda line: None)
+    start = rootfs.start
+    monkeypatch.setattr(rootfs, "start", lambda values: start({k: v for k, v in values.items() if k != "AMI_SECRET"}))
+    lines = []
+    try:
+        with pytest.raises(lab.LabError) as error:
+            lab.up(progress=lines.append)
+        assert "stopped while starting (exit code 2)" in str(error.value)
+        assert "AMI_SECRET is not set" in str(error.value)       # the start script's own words
+        assert any("Trying once more" in line for line in lines)
+        assert asterisk_pids() == [] and rootfs.launcher_pid() is None
+        assert rootfs.mounts_under(rootfs.cache_dir()) == []
+    finally:
+        monkeypatch.undo()
+        lab.up(progress=lambda line: None)
+    assert lab.status().up

@@ -124,10 +124,11 @@ def _wait_ready(backend, s: settings.Settings, timeout: float) -> None:
     """Wait until Asterisk has fully booted and ARI answers; LabError if it does not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if backend is rootfs and not rootfs.running():
+        ended = rootfs.start_ended() if backend is rootfs else None
+        if ended is not None:
             raise LabError(
-                "Asterisk stopped while starting. Its console said:\n" + rootfs.console_tail() +
-                "\nSee `vicifast-kit lab logs` for its log."
+                f"Asterisk stopped while starting (exit code {ended}). Its console said:\n"
+                + rootfs.console_tail() + "\nSee `vicifast-kit lab logs` for its log."
             )
         if backend.booted():
             state, _ = _ari_state(s)
@@ -170,12 +171,16 @@ def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabSt
             rootfs.build(progress)
         progress(f"Starting Asterisk ({name} backend)...")
         started = time.monotonic()
-        module.start(values)
-        try:
-            _wait_ready(module, s, timeout)
-        except LabError:
-            module.stop()
-            raise
+        for attempt in (1, 2):
+            module.start(values)
+            try:
+                _wait_ready(module, s, timeout)
+                break
+            except LabError as error:
+                module.stop()
+                if attempt == 2 or "stopped while starting" not in str(error):
+                    raise
+                progress(f"{error}\nTrying once more...")
         result = status()
         progress(f"The lab is up: Asterisk {result.version}, fully booted in {time.monotonic() - started:.1f} s.")
         progress(connection_help(values, s))

@@ -159,12 +159,21 @@ def start(values: dict[str, str]) -> None:
         _which("unshare"), "--mount", "--pid", "--fork", "--kill-child", f"--mount-proc={root}/proc",
         _which("chroot"), str(root), f"{INSIDE_DIR}/start-asterisk.sh",
     ]
+    global _launched
     with open(cache_dir() / CONSOLE_LOG, "w") as console:
-        process = subprocess.Popen(
+        _launched = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
             env=env, start_new_session=True,
         )
-    (cache_dir() / STATE_FILE).write_text(str(process.pid))
+    (cache_dir() / STATE_FILE).write_text(str(_launched.pid))
+
+
+_launched: subprocess.Popen | None = None   # the lab this process started last
+
+
+def start_ended() -> int | None:
+    """The exit code of the lab this process started last, once it has ended (None while it runs)."""
+    return None if _launched is None else _launched.poll()
 
 
 def console_tail(lines: int = 20) -> str:
@@ -248,6 +257,10 @@ def stop(timeout: float = 15) -> None:
             time.sleep(0.1)
     for old in cache_dir().glob(f"rootfs-{SUITE}-*"):
         unmount_under(old)
+    global _launched
+    if _launched is not None:
+        _launched.poll()          # reap it, if this process started it
+        _launched = None
     (cache_dir() / STATE_FILE).unlink(missing_ok=True)
     (root / "run/asterisk/asterisk.ctl").unlink(missing_ok=True)
 
