@@ -265,3 +265,16 @@ def test_importing_the_kit_does_not_import_ipywidgets():
     out = subprocess.run([sys.executable, "-c", "import sys, vicifast_kit; print('ipywidgets' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_filter_whose_choice_is_no_longer_offered_falls_back_instead_of_failing():
+    import ipywidgets as W
+
+    from vicifast_kit.widgets.base import set_options
+
+    dropdown = W.Dropdown(options=[("All", "*"), ("StasisStart", "StasisStart")], value="StasisStart")
+    assert set_options(dropdown, [("All", "*"), ("StasisStart", "StasisStart"), ("StasisEnd", "StasisEnd")], "*")
+    assert dropdown.value == "StasisStart"                   # kept while still offered
+    assert not set_options(dropdown, list(dropdown.options), "*")
+    assert set_options(dropdown, [("All", "*"), ("StasisEnd", "StasisEnd")], "*")
+    assert dropdown.value == "*"                             # its type left the bounded log

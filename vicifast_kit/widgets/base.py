@@ -38,6 +38,17 @@ def show_html(html: W.HTML, value: str) -> bool:
     return True
 
 
+def set_options(dropdown: W.Dropdown, options: list, fallback: Any) -> bool:
+    """Give a dropdown new options as one update, keeping its choice if still offered (else fallback); True if changed."""
+    if list(dropdown.options) == options:
+        return False
+    keep = dropdown.value
+    with dropdown.hold_sync():
+        dropdown.options = options
+        dropdown.value = keep if any(value == keep for _, value in options) else fallback
+    return True
+
+
 class LiveWidget(W.VBox):
     """Base of the kit's widgets: shows a LiveModel (shared or its own) through a Pump."""
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import ipywidgets as W
 import traitlets
 
-from .base import LiveWidget, readable_error
+from .base import LiveWidget, readable_error, set_options
 from .model import LiveModel
 from .style import CSS, badge, esc
 
@@ -260,12 +260,7 @@ class CallControl(LiveWidget):
                     self.picker.options = opts
                     self.picker.value = self._pinned or FOLLOW
                 changed = True
-            if list(self.bridge_picker.options) != bopts:
-                keep = self.bridge_picker.value
-                with self.bridge_picker.hold_sync():
-                    self.bridge_picker.options = bopts
-                    self.bridge_picker.value = keep if any(v == keep for _, v in bopts) else NEW_BRIDGE
-                changed = True
+            changed = set_options(self.bridge_picker, bopts, NEW_BRIDGE) or changed
             if self.info.value != info:
                 self.info.value = info
                 changed = True

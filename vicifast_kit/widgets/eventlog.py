@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import ipywidgets as W
 
-from .base import LiveWidget, show_html
+from .base import LiveWidget, set_options, show_html
 from .model import LiveModel, describe, parse_time
 from .style import CSS, clock, esc
 
@@ -116,19 +116,8 @@ class EventLog(LiveWidget):
                 f'<th>Event</th><th>About</th><th>Detail</th></tr></thead><tbody>{trs}</tbody></table></div>'
                 if shown else '<div class="vk-empty">No events yet.</div>')
         value = CSS + f'<div class="vk-title">Events<span class="vk-count">{status}</span></div>' + body
-        changed = False
         topts = [("All types", ALL)] + [(t, t) for t in types]
-        if list(self.type_filter.options) != topts:
-            keep = self.type_filter.value
-            with self.type_filter.hold_sync():
-                self.type_filter.options = topts
-                self.type_filter.value = keep
-            changed = True
         copts = [("All channels", ALL)] + [(n[:40], i) for i, n in subjects.items()][-200:]
-        if list(self.channel_filter.options) != copts:
-            keep = self.channel_filter.value
-            with self.channel_filter.hold_sync():
-                self.channel_filter.options = copts
-                self.channel_filter.value = keep if any(v == keep for _, v in copts) else ALL
-            changed = True
+        changed = set_options(self.type_filter, topts, ALL)
+        changed = set_options(self.channel_filter, copts, ALL) or changed
         return show_html(self._html, value) or changed
