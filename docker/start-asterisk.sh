@@ -36,4 +36,13 @@ for dir in /var/run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/aste
     chown -R asterisk:asterisk "$dir"
 done
 
+# The words of each prompt: Debian's sound package ships their transcript; the lab serves it at
+# http://<lab>:<ARI port>/static/vicifast/core-sounds-en.txt, so the kit can say what a sound: says.
+static=/usr/share/asterisk/static-http/vicifast
+mkdir -p "$static"
+transcript=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
+if [ -f "$transcript" ]; then
+    gzip -dc "$transcript" > "$static/core-sounds-en.txt"
+fi
+
 exec asterisk -f -C "$dst/asterisk.conf"
