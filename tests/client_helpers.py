@@ -58,6 +58,18 @@ class Lab:
         return caller, ch
 
 
+    def pair(self, number: str = "5557001"):
+        """A Local call with both halves in the app: (near, far); what far plays, near hears (and the reverse)."""
+        near, far = f"near-{uuid.uuid4().hex[:8]}", f"far-{uuid.uuid4().hex[:8]}"
+        self.callers += [near, far]
+        self.ari.channels.originate(endpoint=f"Local/{number}@inbound/n", app=self.ari.app, channel_id=near,
+                                    other_channel_id=far, variables={"VICIFAST_APP": self.ari.app})
+        far_ch = self.ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == far).channel
+        far_ch.answer()
+        near_ch = self.ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == near).channel
+        return near_ch, far_ch
+
+
 def wait_until(pred, timeout: float = 5.0, step: float = 0.05):
     """Poll pred() until it is truthy (returns it) or fail the test."""
     deadline = time.monotonic() + timeout

@@ -1,17 +1,19 @@
 """VICIfast ARI Kit: learn, try and prototype with the Asterisk REST Interface against a real lab."""
 
-from . import ami, lab, settings
+from . import ami, audio, lab, settings
 from .client import ARIClient, connect
-from .errors import (ARIError, BadRequest, ClientClosed, Conflict, Forbidden, LabUnreachable, NotFound,
-                     ServerError, Unauthorized, UnprocessableEntity, WaitTimeout)
+from .errors import (ARIError, BadRequest, ClientClosed, Conflict, Forbidden, LabUnreachable, MediaError,
+                     MediaUnavailable, NotFound, ServerError, StreamClosed, Unauthorized, UnprocessableEntity,
+                     WaitTimeout)
 from .events import Event, Subscription
+from .media import MediaStream
 from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handle, LiveRecording, LogChannel,
                       Mailbox, Module, Playback, Record, Sound, StoredRecording)
 
 __all__ = [
-    "ami", "lab", "settings", "connect", "ARIClient",
+    "ami", "audio", "lab", "settings", "connect", "ARIClient", "MediaStream",
     "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "UnprocessableEntity",
-    "ServerError", "LabUnreachable", "WaitTimeout", "ClientClosed",
+    "ServerError", "LabUnreachable", "WaitTimeout", "ClientClosed", "MediaError", "MediaUnavailable", "StreamClosed",
     "Event", "Subscription",
     "Handle", "Record", "Channel", "Bridge", "Playback", "LiveRecording", "StoredRecording", "Endpoint",
     "DeviceState", "Sound", "Mailbox", "Application", "Module", "LogChannel",

@@ -400,3 +400,20 @@ class Audio:
     def __repr__(self) -> str:
         title = f" {self.title!r}" if self.title else ""
         return f"<Audio {self.duration:.2f} s {self.rate} Hz {self.level_db():.1f} dBFS{title}>"
+
+
+#: Recording formats (ARI record's format=) the kit can turn into audio, and how: (decoder, rate).
+_RAW_RECORDING_FORMATS = {"sln": (None, 8000), "sln16": (None, 16000), "ulaw": (ulaw_to_slin, 8000),
+                          "alaw": (alaw_to_slin, 8000)}
+
+
+def recording_audio(data: bytes, format: str, *, title: str = "") -> Audio:
+    """A recording file's bytes (ARI's /recordings/stored/NAME/file) in its ARI format as an Audio."""
+    if format in ("wav", "wav16", "WAV") or data[:4] == b"RIFF":
+        pcm, rate = read_wav(data)
+        return Audio(pcm, rate, title=title)
+    if format in _RAW_RECORDING_FORMATS:
+        decode, rate = _RAW_RECORDING_FORMATS[format]
+        return Audio(decode(data) if decode else bytes(data[: len(data) - len(data) % 2]), rate, title=title)
+    raise ValueError(f"The kit cannot decode {format!r} recordings: record with format='wav' "
+                     f"(or one of {', '.join(_RAW_RECORDING_FORMATS)}) to hear them")

@@ -154,6 +154,8 @@ class ARIClient:
         self._state_lock = threading.Lock()
         self._events = None
         self._stream = None
+        #: Open media streams (ch.media(), ch.listen()): close() ends them first.
+        self._media_streams: set = set()
         try:
             self._surface = self._load_surface()
             self._api = self._surface.api
@@ -339,6 +341,11 @@ class ARIClient:
         """Close the websocket and stop every thread this client started."""
         if self._closed:
             return
+        for media in list(self._media_streams):
+            try:
+                media.close()
+            except Exception:
+                log.exception("Could not close a media stream")
         self._closed = True
         if self._stream is not None:
             self._stream.close()

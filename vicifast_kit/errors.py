@@ -76,3 +76,15 @@ class WaitTimeout(TimeoutError):
 
 class ClientClosed(RuntimeError):
     """The client was closed while a call was waiting on it."""
+
+
+class MediaError(RuntimeError):
+    """Live call audio (ch.media(), ch.listen()) could not start, or was used in a way it cannot serve."""
+
+
+class MediaUnavailable(MediaError):
+    """The Asterisk the kit talks to has no WebSocket media (chan_websocket is not loaded)."""
+
+
+class StreamClosed(MediaError):
+    """A media stream was used after it ended (closed by you, or the call ended)."""

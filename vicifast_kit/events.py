@@ -61,7 +61,7 @@ def _field_types(client: "ARIClient", event_type: str) -> dict[str, str]:
 class Event:
     """One ARI event: ``.type``, ``.timestamp``, its fields as attributes, handles for the objects it names."""
 
-    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types", "received")
+    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types", "received", "internal")
 
     def __init__(self, client: "ARIClient", raw: dict, seq: int = 0, local: bool = False) -> None:
         self._client = client
@@ -72,6 +72,7 @@ class Event:
         self.local = local
         self._field_types = _field_types(client, self.type)
         self.keys = self._object_keys()
+        self.internal = False    # about objects the kit made for itself (media channels, snoops, bridges)
 
     @property
     def timestamp(self) -> Any:
@@ -191,6 +192,7 @@ class EventHub:
         self._handlers_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=dispatch_queue)
         self._closed = False
+        self._internal: dict[tuple, None] = {}   # keys of objects the kit made for itself (oldest first)
         self.dropped = 0        # events the dispatcher had no room for
         self.received = 0
         self.slow_handler = slow_handler
@@ -202,12 +204,16 @@ class EventHub:
     def put(self, raw: dict, local: bool = False) -> Event:
         """File an event from the server (or a local one) and wake whoever waits for it."""
         ev = Event(self._client, raw, next(self._seq), local)
+        internal = self._internal
+        if internal and ev.keys and all(k in internal for k in ev.keys):
+            ev.internal = True
         with self._cond:
             self.received += 1
-            buf = self._by_type.get(ev.type)
-            if buf is None:
-                buf = self._by_type[ev.type] = collections.deque(maxlen=self._per_type)
-            buf.append(ev)
+            if not ev.internal:         # the kit's own objects stay out of the app's client-wide waits
+                buf = self._by_type.get(ev.type)
+                if buf is None:
+                    buf = self._by_type[ev.type] = collections.deque(maxlen=self._per_type)
+                buf.append(ev)
             for key in ev.keys:
                 obuf = self._by_object.get(key)
                 if obuf is None:
@@ -231,7 +237,14 @@ class EventHub:
 
     def _wanted(self, ev: Event) -> bool:
         h = self._handlers
-        return None in h or any(k in h for k in ev.keys)
+        return (None in h and not ev.internal) or any(k in h for k in ev.keys)
+
+    def mark_internal(self, key: tuple[str, str]) -> None:
+        """Treat events about this object (and only it) as the kit's own: filed per object, not per type."""
+        with self._cond:
+            self._internal[key] = None
+            while len(self._internal) > 10000:
+                del self._internal[next(iter(self._internal))]
 
     # --- waiting (user threads) ------------------------------------------------------------
     def _find(self, types: frozenset | None, where: Callable | None, key: Any, remove: bool = True
@@ -371,7 +384,7 @@ class EventHub:
             if ev is None:
                 return
             handlers = self._handlers
-            subs = list(handlers.get(None, ()))
+            subs = [] if ev.internal else list(handlers.get(None, ()))
             for key in ev.keys:
                 subs += handlers.get(key, ())
             for sub in subs:

@@ -11,8 +11,10 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .audio import Audio
     from .client import ARIClient
     from .events import Event, Subscription
+    from .media import MediaStream
 
 
 class Record:
@@ -145,6 +147,18 @@ class Channel(Handle):
         return self._client._events.collect_digits(self, max_digits, terminator, timeout,
                                                    inter_digit_timeout)
 
+    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
+              ) -> "MediaStream":
+        """Take part in this call over WebSocket media: read() what you hear, send() what you say; close() ends it."""
+        from .media import open_media
+        return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+
+    def listen(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
+               ) -> "MediaStream":
+        """Hear this channel's call (both directions mixed) without joining or moving it; close() ends it."""
+        from .media import open_listen
+        return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+
 
 class Bridge(Handle):
     """A bridge: channels that hear each other (mixing) or wait (holding)."""
@@ -162,6 +176,13 @@ class Playback(Handle):
     _repr_fields = ("media_uri", "state")
 
 
+def _recording_audio(handle: Handle, title: str | None) -> "Audio":
+    from .audio import Audio, recording_audio
+    name = handle.raw.get("name", "")
+    data = handle._client.request("GET", f"/recordings/stored/{name}/file")
+    return recording_audio(data, handle.raw.get("format", "wav"), title=name if title is None else title)
+
+
 class LiveRecording(Handle):
     """A recording in progress."""
 
@@ -170,6 +191,10 @@ class LiveRecording(Handle):
     final_events = ("RecordingFinished", "RecordingFailed")
     _repr_fields = ("format", "state")
 
+    def audio(self, *, title: str | None = None) -> "Audio":
+        """The finished recording as audio that Jupyter plays inline (also .rms(), .dominant_frequency(), .save())."""
+        return _recording_audio(self, title)
+
 
 class StoredRecording(Handle):
     """A finished recording stored on the server."""
@@ -177,6 +202,10 @@ class StoredRecording(Handle):
     key_fields = ("name",)
     kind = "stored_recording"
     _repr_fields = ("format",)
+
+    def audio(self, *, title: str | None = None) -> "Audio":
+        """This recording as audio that Jupyter plays inline (also .rms(), .dominant_frequency(), .save())."""
+        return _recording_audio(self, title)
 
 
 class Endpoint(Handle):

@@ -1,0 +1,242 @@
+"""Live call audio (Asterisk 22's WebSocket media) through ch.media() and ch.listen(), measured.
+
+Every test hears real audio from the lab and measures it (a tone's frequency, a level), and checks
+that nothing the stream built is left in the lab nor any thread in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit import audio
+from vicifast_kit import lab as vk_lab
+
+from client_helpers import ari, lab, wait_until  # noqa: F401  (fixtures)
+
+
+def strength(pcm: bytes, rate: int, frequency: float) -> float:
+    """The share of the signal's energy within 15 Hz of `frequency` (0..1)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(float)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    band = (freqs > frequency - 15) & (freqs < frequency + 15)
+    return float(spectrum[band].sum() / max(spectrum.sum(), 1e-9))
+
+
+def media_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("vicifast-media")]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(request):
+    """After each test: no media thread in this process, no media/snoop channel or kit bridge in the lab."""
+    yield
+    wait_until(lambda: not media_threads(), timeout=5)
+    def kit_objects():
+        channels = [c["name"] for c in vk_lab.probes.ari_get(vk.settings.load(), "/channels") or []
+                    if c["name"].startswith(("WebSocket/", "Snoop/"))]
+        bridges = [b["id"] for b in vk_lab.probes.ari_get(vk.settings.load(), "/bridges") or []
+                   if b["id"].startswith("kit-")]
+        return channels + bridges
+    wait_until(lambda: not kit_objects(), timeout=5)
+
+
+def test_media_reads_the_tone_the_far_end_plays(lab):
+    near, far = lab.pair()
+    with near.media() as stream:
+        assert stream.rate == 16000 and stream.format == "slin16"
+        far.play(media="tone:440")
+        stream.read(0.3)                        # let the tone settle in
+        pcm = stream.read(1.0)
+        assert len(pcm) == 32000
+        assert abs(audio.dominant_frequency(pcm, 16000) - 440) <= 10
+        assert audio.level_db(pcm) > -30
+    assert stream.closed and stream.reason == "closed by you"
+
+
+def test_ulaw_stream_reads_slin_at_8k(lab):
+    near, far = lab.pair()
+    far.play(media="tone:1000")
+    with near.media("ulaw") as stream:
+        assert stream.rate == 8000 and stream.media_start["format"] == "ulaw"
+        stream.read(0.3)
+        pcm = stream.read(1.0)
+        assert len(pcm) == 16000                # 8000 samples of slin, decoded from mu-law
+        assert abs(audio.dominant_frequency(pcm, 8000) - 1000) <= 10
+
+
+def test_media_sends_a_tone_the_far_end_hears(lab):
+    """What the program says reaches the other party: recorded on the far side and measured."""
+    near, far = lab.pair()
+    with near.media() as stream:
+        rec = far.record(name=f"kit-media-{far.id}", format="wav", if_exists="overwrite")
+        stream.send(audio.tone(660, 1.5, rate=16000))
+        assert stream.wait_played(timeout=10)
+        rec.stop()
+        rec.wait_for("RecordingFinished", timeout=5)
+    heard = rec.audio()
+    lab.ari.recordings.delete_stored(rec.name)
+    assert abs(heard.dominant_frequency() - 660) <= 10
+    assert heard.level_db() > -30
+
+
+def test_frames_are_20_ms_and_stop_when_the_call_ends(lab):
+    caller, ch = lab.call(duration=30)
+    stream = ch.media()
+    frames = []
+    for frame in stream.frames():
+        frames.append(frame)
+        if len(frames) == 25:
+            caller.hangup()                     # the caller hangs up mid-stream
+    assert len(frames) >= 25 and all(len(f) == 640 for f in frames[:-1])
+    assert stream.closed and "ended" in stream.reason
+    assert stream.read(1.0) == b"" or len(stream.read(1.0)) < 32000   # what there was, no error
+    with pytest.raises(vk.StreamClosed, match="call audio has ended"):
+        stream.send(audio.tone(440, 0.1))
+    stream.close()
+    stream.close()                              # twice is harmless
+
+
+def test_close_twice_and_use_after_close(lab):
+    near, far = lab.pair()
+    stream = near.media()
+    stream.close()
+    stream.close()
+    assert stream.closed
+    with pytest.raises(vk.StreamClosed, match="closed"):
+        stream.read(0.1)
+    with pytest.raises(vk.StreamClosed):
+        stream.send(audio.tone(440, 0.1))
+    near.get()                                  # the call itself is untouched
+    assert near.get().state == "Up"
+
+
+def test_listen_hears_both_sides_of_a_bridged_call_without_moving_it(lab):
+    ari = lab.ari
+    near_a, far_a = lab.pair("5557101")
+    near_b, far_b = lab.pair("5557102")
+    br = ari.bridges.create(type="mixing")
+    try:
+        br.add_channel(channel=[near_a, near_b])
+        wait_until(lambda: len(br.get().channels) == 2)
+        far_a.play(media="tone:440")             # what near_a hears from its own side
+        far_b.play(media="tone:1200")            # what the bridge sends to near_a
+        with near_a.listen() as tap:
+            tap.read(0.4)
+            pcm = tap.read(1.0)
+            with pytest.raises(vk.StreamClosed, match="listen-only"):
+                tap.send(audio.tone(440, 0.1))
+        assert strength(pcm, 16000, 440) > 0.2 and strength(pcm, 16000, 1200) > 0.2
+        assert set(br.get().channels) == {near_a.id, near_b.id}     # never left its bridge
+    finally:
+        br.destroy()
+
+
+def test_media_joins_the_bridge_a_call_is_already_in(lab):
+    ari = lab.ari
+    near_a, far_a = lab.pair("5557201")
+    near_b, far_b = lab.pair("5557202")
+    br = ari.bridges.create(type="mixing")
+    try:
+        br.add_channel(channel=[near_a, near_b])
+        wait_until(lambda: len(br.get().channels) == 2)
+        with near_a.media() as stream:
+            assert stream.bridge.id == br.id and len(br.get().channels) == 3
+            far_b.play(media="tone:880")
+            stream.read(0.3)
+            assert abs(audio.dominant_frequency(stream.read(1.0), 16000) - 880) <= 10
+        assert set(br.get().channels) == {near_a.id, near_b.id}     # the media channel left, the call stayed
+    finally:
+        br.destroy()
+
+
+def test_flush_drops_what_was_not_played_yet(lab):
+    near, far = lab.pair()
+    with near.media() as stream:
+        stream.send(audio.tone(500, 10.0))
+        time.sleep(0.5)
+        started = time.monotonic()
+        stream.flush()
+        assert stream.wait_played(timeout=10)
+        assert time.monotonic() - started < 2.0          # not the 9.5 s still queued
+
+
+def test_dtmf_during_a_stream_still_reaches_collect_digits(lab):
+    caller, ch = lab.call("123#", delay=1.0, duration=20)
+    with ch.media() as stream:
+        assert ch.collect_digits(timeout=10) == "123"
+        assert stream.read(0.2)
+    assert not any(e.type == "StasisStart" for e in lab.ari.pending_events())   # the kit's channels stay out
+
+
+def test_the_kits_own_channels_stay_out_of_the_apps_waits(lab):
+    near, far = lab.pair()
+    lab.ari.clear_events()
+    seen = []
+    lab.ari.on("StasisStart", seen.append)
+    with near.listen():
+        pass
+    with near.media():
+        pass
+    time.sleep(0.3)
+    assert seen == [] and lab.ari.pending_events("StasisStart") == []
+
+
+def test_a_slow_reader_loses_the_oldest_audio_and_is_told(lab, caplog):
+    """30 s of audio with a reader that reads late: frames are dropped and counted, Asterisk is never held up,
+    and 20 s sent at once are paced with XOFF/XON and all played."""
+    near, far = lab.pair()
+    far.play(media="tone:440")
+    with caplog.at_level(logging.WARNING, logger="vicifast_kit.media"), near.media(buffer_seconds=2.0) as stream:
+        stream.send(audio.tone(300, 20.0))          # more than Asterisk queues (18 s): XOFF, then XON
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            time.sleep(3.0)                         # a slow consumer: 3 s late each time, with 2 s of buffer
+            pcm = stream.read(0.5)
+            assert abs(audio.dominant_frequency(pcm, 16000) - 440) <= 10
+        assert stream.wait_played(timeout=10)
+        received, dropped = stream.frames_received, stream.dropped
+        assert stream.xoff_count >= 1 and stream.frames_sent == 1000
+    assert received >= 0.99 * 1500                  # Asterisk kept sending 50 frames a second
+    assert dropped > 500
+    assert any("fell behind" in r.message for r in caplog.records)
+
+
+def test_bad_input_gets_clear_errors(lab):
+    caller, ch = lab.call(duration=30)
+    with pytest.raises(ValueError, match="slin16"):
+        ch.media(format="mp3")
+    ch.hangup()
+    wait_until(lambda: ch.id not in [c.id for c in lab.ari.channels.list()])
+    with pytest.raises(vk.NotFound, match="call has ended"):
+        ch.media()
+    with pytest.raises(vk.NotFound, match="call has ended"):
+        ch.listen()
+
+
+def test_a_lab_without_websocket_media_says_what_to_do(lab):
+    near, far = lab.pair()
+    vk_lab.cli("module unload chan_websocket.so")
+    try:
+        with pytest.raises(vk.MediaUnavailable, match="chan_websocket"):
+            near.media()
+    finally:
+        vk_lab.cli("module load chan_websocket.so")
+    with near.media() as stream:                    # and works again once loaded
+        assert stream.read(0.2)
+
+
+def test_closing_the_client_closes_its_streams(lab):
+    near, far = lab.pair()
+    far.play(media="tone:440")      # a snoop ends only once its channel passes audio (as a real call does)
+    stream = near.media()
+    tap = near.listen()
+    lab.ari.close()
+    assert stream.closed and tap.closed
+    assert not media_threads()

@@ -1,0 +1,221 @@
+"""What ARI needs for a program to hear and speak in a call, built and torn down as one.
+
+``ch.media()``: an externalMedia channel (WebSocket, server side) that joins the call: the caller's
+bridge when it is in one, else a new mixing bridge with the caller. ``ch.listen()``: a snoop on the
+channel (both directions mixed) and an externalMedia channel, in a bridge of their own, so the call
+itself is not touched. Everything built is marked as the kit's own, so its events never reach the
+app's ``wait_for`` or handlers, and is removed when the stream closes, when the call ends or when
+the media channel hangs up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from typing import TYPE_CHECKING, Callable
+
+from ..causes import cause_text
+from ..errors import ARIError, ClientClosed, MediaUnavailable, NotFound, ServerError, UnprocessableEntity, WaitTimeout
+from .stream import MediaStream, wire_format
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+    from ..handles import Bridge, Channel
+
+log = logging.getLogger("vicifast_kit.media")
+
+_CALL_ENDS = ("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")
+
+
+def _new_id(what: str) -> str:
+    return f"kit-{what}-{uuid.uuid4().hex[:12]}"
+
+
+def _gone(channel: "Channel", error: ARIError) -> NotFound:
+    return NotFound(404, f"This call has ended: channel {channel.id} is gone, so it has no audio to hear. "
+                    "Start a new call (e.g. vk.lab.simulate_caller(ari)).", error.method, error.path)
+
+
+def _check_alive(client: "ARIClient", channel: "Channel") -> dict:
+    try:
+        return client.request("GET", f"/channels/{channel.id}")
+    except NotFound as e:
+        raise _gone(channel, e) from None
+
+
+def _media_channel(client: "ARIClient", fmt_name: str, timeout: float) -> tuple["Channel", str]:
+    """An externalMedia WebSocket channel (server side) in the client's app: (its handle, connection id)."""
+    media_id = _new_id("media")
+    client._events.mark_internal(("channel", media_id))
+    try:
+        ch = client.channels.external_media(app=client.app, channel_id=media_id, transport="websocket",
+                                            encapsulation="none", connection_type="server", format=fmt_name)
+    except (ServerError, UnprocessableEntity, ARIError) as e:
+        if _websocket_media_missing(client):
+            raise MediaUnavailable(
+                "This Asterisk has no WebSocket media: the module chan_websocket is not loaded. The kit's lab "
+                "loads it (restart an older lab with `vicifast-kit lab restart`); on another Asterisk 22 run "
+                "`module load chan_websocket.so` and give it a chan_websocket.conf.") from None
+        raise
+    connection = (ch.raw.get("channelvars") or {}).get("MEDIA_WEBSOCKET_CONNECTION_ID")
+    if not connection:
+        with contextlib.suppress(ARIError):
+            ch.hangup()
+        raise MediaUnavailable("Asterisk made the media channel but gave no MEDIA_WEBSOCKET_CONNECTION_ID: "
+                               "this Asterisk's externalMedia does not support transport=websocket.")
+    return ch, connection
+
+
+def _websocket_media_missing(client: "ARIClient") -> bool:
+    try:
+        module = client.request("GET", "/asterisk/modules/chan_websocket.so")
+    except ARIError:
+        return True
+    return (module or {}).get("status") != "Running"
+
+
+def _media_url(client: "ARIClient", connection: str) -> str:
+    base = client.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    return f"{base}/media/{connection}"
+
+
+def _hangup(client: "ARIClient", channel_id: str) -> Callable[[], None]:
+    """Hang up one of the kit's channels and wait (briefly) until it has left the app."""
+    def run() -> None:
+        try:
+            client.request("DELETE", f"/channels/{channel_id}")
+        except (ARIError, ConnectionError):
+            pass
+        # A snoop hung up just before the app's websocket closes can stay in Asterisk for good
+        # (measured in the lab): so the stream is only closed once its channels have left the app.
+        with contextlib.suppress(WaitTimeout, ClientClosed):
+            client._events.take("StasisEnd", timeout=2.0, key=("channel", channel_id),
+                                what=f"{channel_id} to leave the app")
+    return run
+
+
+def _destroy(client: "ARIClient", bridge_id: str) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(ARIError, ConnectionError):
+            client.request("DELETE", f"/bridges/{bridge_id}")
+    return run
+
+
+def _bridge_of(client: "ARIClient", channel: "Channel") -> dict | None:
+    for bridge in client.request("GET", "/bridges") or []:
+        if channel.id in bridge.get("channels", ()):
+            return bridge
+    return None
+
+
+def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: float, timeout: float,
+          listen: bool) -> MediaStream:
+    fmt = wire_format(format)
+    if client.closed:
+        raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+    _check_alive(client, channel)
+    undo: list[Callable[[], None]] = []
+    stream: MediaStream | None = None
+    snoop_id = None
+    try:
+        media, connection = _media_channel(client, fmt.name, timeout)
+        undo.append(_hangup(client, media.id))
+        stream = MediaStream(_media_url(client, connection), fmt, name=channel.id, can_send=not listen,
+                             buffer_seconds=buffer_seconds)
+        stream.channel = channel
+        stream.media_channel = media
+        stream.bridge = None
+        try:    # the media channel enters Stasis once its websocket is open; only then can it be bridged
+            client._events.take("StasisStart", timeout=timeout, key=media.key,
+                                what=f"the media channel {media.id} to enter the app")
+        except WaitTimeout:
+            raise MediaUnavailable(f"The media channel did not enter the app within {timeout} s "
+                                   "(is the app's event websocket connected? see ari.connected)") from None
+        if listen:
+            snoop_id = _new_id("snoop")
+            client._events.mark_internal(("channel", snoop_id))
+            try:
+                client.channels.snoop_channel(channel.id, spy="both", app=client.app, snoop_id=snoop_id)
+            except NotFound as e:
+                raise _gone(channel, e) from None
+            undo.append(_hangup(client, snoop_id))
+            members = [snoop_id, media.id]
+            bridge = None
+        else:
+            bridge = _bridge_of(client, channel)
+            members = [media.id] if bridge else [channel.id, media.id]
+        if bridge is None:
+            bridge_id = _new_id("bridge")
+            client._events.mark_internal(("bridge", bridge_id))
+            # softmix (which "video_sfu" selects even for two members) mixes every 20 ms, so the stream
+            # gets a frame every 20 ms, silence included, like RTP from a phone; a plain two-party
+            # "mixing" bridge passes frames only when the other side sends some.
+            bridge = client.request("POST", f"/bridges/{bridge_id}", type="mixing,video_sfu",
+                                    name=f"kit {'listen' if listen else 'media'} {channel.id}")
+            undo.append(_destroy(client, bridge_id))
+        try:
+            client.request("POST", f"/bridges/{bridge['id']}/addChannel", channel=members)
+        except NotFound as e:
+            raise _gone(channel, e) from None
+        except UnprocessableEntity as e:
+            raise UnprocessableEntity(
+                422, f"{e.message}: ch.media() joins a call that is in your app (Stasis); to hear any channel "
+                "without joining it, use ch.listen()", e.method, e.path) from None
+        stream.bridge = client.handle("Bridge", bridge["id"])
+        if not stream._started.wait(timeout):
+            raise MediaUnavailable(f"No MEDIA_START from Asterisk within {timeout} s on the media websocket")
+    except BaseException:
+        if stream is not None:
+            for fn in undo:
+                stream._on_close(fn)
+            stream.close()
+        else:
+            for fn in reversed(undo):
+                fn()
+        raise
+    for fn in undo:
+        stream._on_close(fn)
+    _follow(client, stream, channel, media, snoop_id)
+    return stream
+
+
+def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel", media: "Channel",
+            snoop_id: str | None) -> None:
+    """End the stream when the call or the media channel ends; close it with the client."""
+    def call_ended(ev) -> None:
+        if stream.closed:
+            return
+        if ev.type == "StasisEnd" and ev.raw.get("channel", {}).get("id") == channel.id:
+            stream.end(f"the call left the app (channel {channel.id})")
+        else:
+            stream.end(f"the call ended (hang-up cause {cause_text(ev.raw.get('cause'))})")
+
+    def media_ended(ev) -> None:
+        if not stream.closed:
+            stream.end(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
+
+    events = client._events
+    subs = [events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"), call_ended, key=channel.key),
+            events.subscribe(("ChannelHangupRequest", "StasisEnd"), media_ended, key=media.key)]
+    if snoop_id:    # a listened-to channel may be outside the app: its snoop ends with it
+        subs.append(events.subscribe(("ChannelHangupRequest", "StasisEnd"), call_ended, key=("channel", snoop_id)))
+    client._media_streams.add(stream)
+
+    def forget() -> None:
+        for sub in subs:
+            sub.unsubscribe()
+        client._media_streams.discard(stream)
+    stream._on_close(forget)
+
+
+def open_media(client: "ARIClient", channel: "Channel", format: str = "slin16", *, buffer_seconds: float = 10.0,
+               timeout: float = 10.0) -> MediaStream:
+    """Join `channel`'s call as a party over WebSocket media (see Channel.media)."""
+    return _open(client, channel, format, buffer_seconds, timeout, listen=False)
+
+
+def open_listen(client: "ARIClient", channel: "Channel", format: str = "slin16", *, buffer_seconds: float = 10.0,
+                timeout: float = 10.0) -> MediaStream:
+    """Listen to `channel` (both directions mixed) without touching its call (see Channel.listen)."""
+    return _open(client, channel, format, buffer_seconds, timeout, listen=True)
