@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Callable
 
@@ -183,17 +184,22 @@ def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: 
 def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel", media: "Channel",
             snoop_id: str | None) -> None:
     """End the stream when the call or the media channel ends; close it with the client."""
+    once = threading.Lock()
+
+    def end_soon(why: str) -> None:
+        # Tearing down waits on Asterisk: done on a short thread of its own, never on the event dispatcher.
+        if not stream.closed and once.acquire(blocking=False):     # the first reason is the one kept
+            threading.Thread(target=stream.end, args=(why,), daemon=True,
+                             name=f"vicifast-media-closer[{stream.name}]").start()
+
     def call_ended(ev) -> None:
-        if stream.closed:
-            return
         if ev.type == "StasisEnd" and ev.raw.get("channel", {}).get("id") == channel.id:
-            stream.end(f"the call left the app (channel {channel.id})")
+            end_soon(f"the call left the app (channel {channel.id})")
         else:
-            stream.end(f"the call ended (hang-up cause {cause_text(ev.raw.get('cause'))})")
+            end_soon(f"the call ended (hang-up cause {cause_text(ev.raw.get('cause'))})")
 
     def media_ended(ev) -> None:
-        if not stream.closed:
-            stream.end(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
+        end_soon(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
 
     events = client._events
     subs = [events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"), call_ended, key=channel.key),
