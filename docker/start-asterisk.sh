@@ -36,6 +36,14 @@ for dir in /var/run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/aste
     chown -R asterisk:asterisk "$dir"
 done
 
+# Simulated callers speak and are never digitally silent: vicifast-tts turns text into speech
+# (espeak-ng, sox; cached in /var/lib/asterisk/vicifast/tts) and makes their quiet room noise once.
+install -m 0755 "$src/tts.sh" /usr/local/bin/vicifast-tts
+mkdir -p /var/lib/asterisk/vicifast
+chown asterisk:asterisk /var/lib/asterisk/vicifast
+runuser -u asterisk -- /usr/local/bin/vicifast-tts --noise >/dev/null \
+    || echo "start-asterisk: could not make the room noise of simulated callers (vicifast-tts --noise)" >&2
+
 # The words of each prompt: Debian's sound package ships their transcript; the lab serves it at
 # http://<lab>:<ARI port>/static/vicifast/core-sounds-en.txt, so the kit can say what a sound: says.
 static=/usr/share/asterisk/static-http/vicifast

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from .. import settings
 from . import docker, probes, rootfs
 from .errors import LabError
-from .simulate import simulate_caller
+from .simulate import simulate_caller, transcript
 
 __all__ = [
     "LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
-    "leftovers",
+    "transcript", "leftovers",
 ]
 
 BACKENDS = {"docker": docker, "rootfs": rootfs}

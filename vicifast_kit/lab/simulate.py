@@ -1,27 +1,140 @@
-"""Simulated callers: realistic inbound calls into the lab, for a lab with no phone."""
+"""Simulated callers: realistic inbound calls into the lab, for a lab with no phone.
+
+The caller's half of the call runs the lab's ``sim-caller`` dialplan (docker/asterisk/extensions.conf):
+once answered it waits, presses digits, speaks (text to speech made inside the lab by espeak-ng,
+or lab prompts), then stays on the line with quiet room noise until it hangs up.
+"""
 
 from __future__ import annotations
 
+import base64
+import math
+import random
+import re
+import threading
+import urllib.error
+import urllib.request
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import settings
+from .errors import LabError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
     from ..handles import Channel
 
-DEFAULT_CALLER_ID = '"Caller" <5551234>'
+CONTEXT = "sim-caller"
+DEFAULT_SAY = "Hello, I'm calling about my order."
+MAX_TEXT = 500   # characters of one text item: a sentence or a short paragraph
+
+FIRST_NAMES = ["Ada", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jamal",
+               "Keiko", "Liam", "Maria", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq"]
+LAST_NAMES = ["Adams", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones",
+              "Khan", "Lopez", "Martin", "Nguyen", "Okafor", "Patel", "Rossi", "Smith", "Tanaka", "Weber"]
+
+_SOUND_NAME = re.compile(r"[A-Za-z0-9_/-]+")
+_random = random.Random()
+_last_caller: tuple[str, str] = ("", "")
+_id_lock = threading.Lock()
 
 
-def simulate_caller(ari: "ARIClient", dtmf: str = "", *, app: str | None = None, delay: float = 1.0,
-                    duration: float = 30, caller_id: str | None = None, number: str = "5551000",
-                    talk: str | None = None) -> "Channel":
+def random_caller_id() -> str:
+    """A realistic caller id, '"First Last" <55501xx>': another name and number than the previous caller's."""
+    global _last_caller
+    with _id_lock:
+        while True:
+            name = f"{_random.choice(FIRST_NAMES)} {_random.choice(LAST_NAMES)}"
+            number = f"55501{_random.randrange(100):02d}"
+            if name != _last_caller[0] and number != _last_caller[1]:
+                _last_caller = (name, number)
+                return f'"{name}" <{number}>'
+
+
+def say_items(say: str | list[str] | tuple[str, ...] | None) -> str:
+    """SIM_SAY for the dialplan: each item as "text:BASE64" or "sound:NAME", joined by '&'."""
+    if not say:
+        return ""
+    items = [say] if isinstance(say, str) else list(say)
+    encoded = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"say: each item must be a str (text, or 'sound:NAME'), not {type(item).__name__}")
+        if item.startswith("sound:"):
+            name = item[len("sound:"):]
+            if not _SOUND_NAME.fullmatch(name):
+                raise ValueError(f"say: {item!r} is not a lab prompt name (letters, digits, _ - /), "
+                                 "e.g. 'sound:hello-world'")
+            encoded.append(item)
+        elif item.strip():
+            if len(item) > MAX_TEXT:
+                raise ValueError(f"say: a text item has at most {MAX_TEXT} characters (this one has {len(item)}); "
+                                 "split it into several items")
+            encoded.append("text:" + base64.b64encode(item.encode("utf-8")).decode("ascii"))
+    return "&".join(encoded)
+
+
+def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | None = DEFAULT_SAY,
+                    app: str | None = None, delay: float = 1.0, patience: float = 300.0, duration: float = 600.0,
+                    caller_id: str | None = None, number: str = "5551000", talk: str | None = None) -> "Channel":
     """Place an inbound call into Stasis app `app` whose far end acts like a person; returns the caller's side.
 
     The call goes through the lab's ``inbound`` dialplan (StasisStart with args
-    ["inbound", number], state Ring); once the app answers, the caller waits `delay` s, presses
-    `dtmf`, plays `talk` (a sound, optional) and hangs up `duration` s after the answer.
+    ["inbound", number], state Ring) with its own caller id (a realistic name and 555-01xx number,
+    new for each caller, unless `caller_id` is given). If nobody answers within `patience` s the
+    caller gives up (hang-up cause 19, no answer). Once the app answers, the caller waits `delay` s,
+    presses `dtmf`, says each item of `say` (text, spoken by the lab's text to speech, or
+    "sound:NAME" for a lab prompt; None says nothing), plays `talk` (a sound, repeated, optional),
+    and otherwise stays on the line with quiet room noise, hanging up `duration` s after the
+    answer (cause 16, normal clearing).
     """
     return ari.channels.originate(
-        endpoint=f"Local/{number}@inbound/n", context="sim-caller", extension="s", priority=1,
-        caller_id=caller_id or DEFAULT_CALLER_ID,
+        endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
+        caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)),
         variables={"VICIFAST_APP": app or ari.app, "SIM_DELAY": str(delay), "SIM_DTMF": dtmf,
-                   "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
+                   "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
+
+
+_transcripts: dict[str, dict[str, str]] = {}
+_transcripts_lock = threading.Lock()
+
+
+def transcript(sound: str, ari: "ARIClient | None" = None) -> str | None:
+    """The words a lab prompt says ("hello-world" or "sound:hello-world" -> "Hello world."), None if unknown."""
+    url = _base_url(ari.url if ari is not None else settings.load().ari_url)
+    with _transcripts_lock:
+        words = _transcripts.get(url)
+        if words is None:
+            words = _transcripts[url] = _fetch_transcript(url)
+    name = sound[len("sound:"):] if sound.startswith("sound:") else sound
+    return words.get(name)
+
+
+def _base_url(url: str) -> str:
+    """The lab's HTTP address from an ARI URL: no credentials, no trailing /ari."""
+    parts = urlsplit(url.rstrip("/"))
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    path = parts.path[:-4] if parts.path.endswith("/ari") else parts.path
+    return urlunsplit((parts.scheme, netloc, path, "", "")).rstrip("/")
+
+
+def _fetch_transcript(url: str) -> dict[str, str]:
+    """The lab's prompt transcript (/static/vicifast/core-sounds-en.txt) as {name: words}."""
+    address = f"{url}/static/vicifast/core-sounds-en.txt"
+    try:
+        with urllib.request.urlopen(address, timeout=10) as reply:
+            text = reply.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as error:
+        raise LabError(f"The lab at {url} has no transcript of its prompts ({address}: HTTP {error.code}); "
+                       "a lab started by an older kit lacks it: restart it with `vicifast-kit lab restart`.") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise LabError(f"The lab does not answer at {url} ({reason}). "
+                       "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python).") from None
+    words = {}
+    for line in text.splitlines():
+        name, sep, said = line.partition(":")
+        if sep and name.strip() and not name.startswith((";", "#")) and " " not in name.strip():
+            words.setdefault(name.strip(), said.strip())
+    return words
