@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 import vicifast_kit as vk
-from vicifast_kit.lab.simulate import simulate_caller
+from vicifast_kit.lab.simulate import CALL_FORMATS, simulate_caller
 
 
 def unique_app(prefix: str = "t") -> str:
@@ -63,7 +63,8 @@ class Lab:
         near, far = f"near-{uuid.uuid4().hex[:8]}", f"far-{uuid.uuid4().hex[:8]}"
         self.callers += [near, far]
         self.ari.channels.originate(endpoint=f"Local/{number}@inbound/n", app=self.ari.app, channel_id=near,
-                                    other_channel_id=far, variables={"VICIFAST_APP": self.ari.app})
+                                    other_channel_id=far, variables={"VICIFAST_APP": self.ari.app},
+                                    formats=CALL_FORMATS)
         far_ch = self.ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == far).channel
         far_ch.answer()
         near_ch = self.ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == near).channel

@@ -235,8 +235,57 @@ def test_a_lab_without_websocket_media_says_what_to_do(lab):
 def test_closing_the_client_closes_its_streams(lab):
     near, far = lab.pair()
     far.play(media="tone:440")      # a snoop ends only once its channel passes audio (as a real call does)
-    stream = near.media()
-    tap = near.listen()
-    lab.ari.close()
-    assert stream.closed and tap.closed
-    assert not media_threads()
+    other = vk.connect(app=lab.ari.app + "-2")
+    try:
+        mine = other.handle("Channel", near.id)
+        stream = mine.listen()
+        assert stream.read(0.2)
+        other.close()
+        assert stream.closed and not media_threads()
+    finally:
+        other.close()
+
+
+def test_round_trip_through_the_echo_hears_our_own_tone(lab):
+    """A 440 Hz tone sent into a call to the lab's echo (9002) comes back at 440 Hz."""
+    ari = lab.ari
+    echo_id = f"echo-{time.monotonic_ns()}"
+    lab.callers.append(echo_id)
+    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=echo_id,
+                           formats="slin16,ulaw")
+    ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
+    with ch.media() as stream:
+        assert audio.is_silent(stream.read(0.3))        # nothing said yet, nothing heard
+        sent = time.monotonic()
+        stream.send(audio.tone(440, 1.0))
+        heard = b""
+        for frame in stream.frames(timeout=5):
+            if audio.level_db(frame) > -40:
+                back = time.monotonic() - sent
+                heard = frame + stream.read(0.5)
+                break
+        assert heard, "the tone never came back"
+        assert abs(audio.dominant_frequency(heard, 16000) - 440) <= 10
+        assert back < 1.0
+
+
+def test_a_default_simulated_caller_is_heard_and_its_recording_plays(lab):
+    """A default simulated caller is never digital silence: 1.5 s recorded hold room noise and speech."""
+    caller, ch = lab.call(delay=0.3, duration=30)
+    name = f"kit-sim-{ch.id}"
+    rec = ch.record(name=name, format="wav", if_exists="overwrite")
+    time.sleep(1.5)
+    rec.stop()
+    rec.wait_for("RecordingFinished", timeout=5)
+    try:
+        heard = rec.audio()
+        assert 1.2 < heard.duration < 2.0 and not audio.is_silent(heard.pcm)
+        assert heard.rms() > 200                          # speech, not just noise
+        html = heard._repr_html_()
+        assert html.startswith("<audio") or "<audio controls" in html
+        stored = lab.ari.recordings.get_stored(name)
+        assert stored.audio().pcm == heard.pcm            # the stored recording plays the same
+    finally:
+        lab.ari.recordings.delete_stored(name)
+    with ch.listen() as tap:                              # and a tap hears the caller too
+        assert not audio.is_silent(tap.read(1.0))

@@ -47,7 +47,7 @@ def test_callers_appear_within_a_second_and_go_after_hangup(lab):
     table = ChannelsTable(ari)
     try:
         before = len(pumps())
-        caller = simulate_caller(ari, duration=10)
+        caller = simulate_caller(ari, duration=10, caller_id='"Caller" <5551234>')
         lab.callers.append(caller.id)
         t0 = time.monotonic()
         row = wait_until(lambda: next((r for r in table.snapshot() if r["in_app"]), None), timeout=1.0)

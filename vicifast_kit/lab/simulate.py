@@ -39,6 +39,10 @@ _last_caller: tuple[str, str] = ("", "")
 _id_lock = threading.Lock()
 
 
+#: The audio formats of a simulated call (wideband first, as a good phone offers).
+CALL_FORMATS = "slin16,ulaw"
+
+
 def random_caller_id() -> str:
     """A realistic caller id, '"First Last" <55501xx>': another name and number than the previous caller's."""
     global _last_caller
@@ -91,6 +95,9 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
     return ari.channels.originate(
         endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
         caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)),
+        # As a phone would: without formats ARI gives the Local pair slin192, which costs a resample
+        # of every frame and (measured) halves every level on the way through.
+        formats=CALL_FORMATS,
         variables={"VICIFAST_APP": app or ari.app, "SIM_DELAY": str(delay), "SIM_DTMF": dtmf,
                    "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
 
