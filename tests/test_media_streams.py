@@ -33,18 +33,21 @@ def media_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("vicifast-media")]
 
 
+def kit_objects() -> set[str]:
+    """The media and snoop channels and the kit's bridges in the lab now."""
+    s = vk.settings.load()
+    channels = {c["name"] for c in vk_lab.probes.ari_get(s, "/channels") or []
+                if c["name"].startswith(("WebSocket/", "Snoop/"))}
+    return channels | {b["id"] for b in vk_lab.probes.ari_get(s, "/bridges") or [] if b["id"].startswith("kit-")}
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind(request):
-    """After each test: no media thread in this process, no media/snoop channel or kit bridge in the lab."""
+    """After each test: no media thread in this process, no media/snoop channel or kit bridge it made left."""
+    before = kit_objects()
     yield
     wait_until(lambda: not media_threads(), timeout=5)
-    def kit_objects():
-        channels = [c["name"] for c in vk_lab.probes.ari_get(vk.settings.load(), "/channels") or []
-                    if c["name"].startswith(("WebSocket/", "Snoop/"))]
-        bridges = [b["id"] for b in vk_lab.probes.ari_get(vk.settings.load(), "/bridges") or []
-                   if b["id"].startswith("kit-")]
-        return channels + bridges
-    wait_until(lambda: not kit_objects(), timeout=5)
+    wait_until(lambda: not (kit_objects() - before), timeout=5)
 
 
 def test_media_reads_the_tone_the_far_end_plays(lab):

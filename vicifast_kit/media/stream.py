@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import queue
 import socket
 import threading
 import time
@@ -30,6 +31,7 @@ from ..errors import StreamClosed
 
 log = logging.getLogger("vicifast_kit.media")
 
+_END = object()               # put in a stream's inbox when it ends
 PTIME = 0.020                 # seconds of audio in one frame (Asterisk's default for these formats)
 _SEND_CHUNK_FRAMES = 10       # frames per websocket message we send (200 ms)
 
@@ -107,10 +109,12 @@ class MediaStream:
         self.name = name
         self._fmt = fmt
         self._can_send = can_send
-        self._max_buffered = max(fmt.frame_bytes, int(buffer_seconds / PTIME) * fmt.frame_bytes)
+        self._max_chunks = max(1, int(buffer_seconds / PTIME))
+        # Received audio: the reader puts, the consumer gets (a C-level queue: the hand-off between the
+        # two threads is most of what a stream costs); _END is put last when the stream ends.
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending = b""         # part of a message the consumer has not used yet (consumer side only)
         self._cond = threading.Condition()
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._buffered = 0
         self._ended = False
         self._closed_by_you = False
         self.reason = ""
@@ -166,18 +170,17 @@ class MediaStream:
         self._end(why)
 
     def _file(self, data: bytes) -> None:
-        frame = self._fmt.frame_bytes
-        with self._cond:
-            self._chunks.append(data)
-            self._buffered += len(data)
-            self.frames_received += max(1, len(data) // frame)
+        inbox = self._inbox
+        inbox.put(data)
+        self.frames_received += 1 if len(data) == self._fmt.frame_bytes else max(1, len(data) // self._fmt.frame_bytes)
+        if inbox.qsize() > self._max_chunks:
             lost = 0
-            while self._buffered > self._max_buffered and len(self._chunks) > 1:
-                old = self._chunks.popleft()
-                self._buffered -= len(old)
-                lost += max(1, len(old) // frame)
-            self._cond.notify_all()
-        if lost:
+            while inbox.qsize() > self._max_chunks:
+                try:
+                    old = inbox.get_nowait()
+                except queue.Empty:
+                    break
+                lost += max(1, len(old) // self._fmt.frame_bytes)
             before = self.dropped
             self.dropped += lost
             if before == 0 or before // 500 != self.dropped // 500:
@@ -209,10 +212,13 @@ class MediaStream:
 
     def _end(self, reason: str) -> None:
         with self._cond:
-            if not self._ended:
+            first = not self._ended
+            if first:
                 self._ended = True
                 self.reason = self.reason or reason
             self._cond.notify_all()
+        if first:
+            self._inbox.put(_END)
         with self._out_cond:
             self._out_cond.notify_all()
         for done in list(self._marks.values()):
@@ -224,57 +230,57 @@ class MediaStream:
             raise StreamClosed(f"Cannot {doing}: this media stream was closed ({self.reason}). "
                                "Open a new one with ch.media() or ch.listen().")
 
-    def _take(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n and self._chunks:
-            chunk = self._chunks.popleft()
-            need = n - len(out)
-            if len(chunk) > need:
-                self._chunks.appendleft(chunk[need:])
-                chunk = chunk[:need]
-            out += chunk
-        self._buffered -= len(out)
-        return bytes(out)
+    def _next(self, timeout: float | None) -> bytes | None:
+        """The next received message (None when the stream has ended or timeout passed); consumer side."""
+        try:
+            item = self._inbox.get(timeout=timeout) if timeout is None or timeout > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return None
+        if item is _END:
+            self._inbox.put(_END)       # every later read sees the end too
+            return None
+        return item
 
     def read(self, seconds: float = 1.0, timeout: float | None = None) -> bytes:
         """The next `seconds` of call audio (slin); less only if the call ends or `timeout` (default seconds*2+2) passes."""
         self._check_open("read")
-        need = int(round(seconds * self.rate)) * self._fmt.width
-        need -= need % self._fmt.width
-        limit = seconds * 2 + 2 if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        with self._cond:
-            while self._buffered < need and not self._ended:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
-            data = self._take(min(need, self._buffered))
-        return self._fmt.to_slin(data)
+        width = self._fmt.width
+        need = int(round(seconds * self.rate)) * width
+        deadline = time.monotonic() + (seconds * 2 + 2 if timeout is None else timeout)
+        out = bytearray(self._pending)
+        while len(out) < need:
+            data = self._next(deadline - time.monotonic())
+            if data is None:
+                break
+            out += data
+        self._pending = bytes(out[need:])
+        del out[need:]
+        return self._fmt.to_slin(bytes(out))
 
     def frames(self, timeout: float | None = None) -> Iterator[bytes]:
         """20 ms frames of call audio (slin) as they arrive, until the call or the stream ends (or `timeout` s without one)."""
         self._check_open("read frames")
         size = self._fmt.frame_bytes
-        while True:
-            with self._cond:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while self._buffered < size and not self._ended:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return
-                    self._cond.wait(remaining)
-                if self._buffered < size:
-                    return
-                data = self._take(size)
-            yield self._fmt.to_slin(data)
-            if self._closed_by_you:
+        to_slin = self._fmt.to_slin
+        while not self._closed_by_you:
+            pending = self._pending
+            if len(pending) >= size:
+                self._pending = pending[size:]
+                yield to_slin(pending[:size])
+                continue
+            data = self._next(timeout)
+            if data is None:
                 return
+            if not pending and len(data) == size:       # the usual case: one message, one frame
+                yield to_slin(data)
+            else:
+                self._pending = pending + data
 
     @property
     def buffered(self) -> float:
-        """Seconds of received audio waiting to be read."""
-        return self._buffered / self._fmt.width / self.rate
+        """Seconds of received audio waiting to be read (about)."""
+        frames = max(0, self._inbox.qsize() - self._ended)
+        return (frames * self._fmt.frame_bytes + len(self._pending)) / self._fmt.width / self.rate
 
     # --- sending ---------------------------------------------------------------------------
     def send(self, pcm: bytes) -> None:
