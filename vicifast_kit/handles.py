@@ -167,6 +167,12 @@ class Bridge(Handle):
     final_events = ("BridgeDestroyed",)
     _repr_fields = ("bridge_type", "channels")
 
+    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
+              ) -> "MediaStream":
+        """Join this bridge's conversation over WebSocket media: hear everyone in it, and be heard."""
+        from .media import open_bridge
+        return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+
 
 class Playback(Handle):
     """A playback of media to a channel or bridge."""

@@ -110,19 +110,26 @@ def _bridge_of(client: "ARIClient", channel: "Channel") -> dict | None:
     return None
 
 
-def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: float, timeout: float,
-          listen: bool) -> MediaStream:
+def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_seconds: float, timeout: float,
+          listen: bool, into: "Bridge | None" = None) -> MediaStream:
     fmt = wire_format(format)
     if client.closed:
         raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
-    _check_alive(client, channel)
+    if channel is not None:
+        _check_alive(client, channel)
+    else:
+        try:
+            client.request("GET", f"/bridges/{into.id}")
+        except NotFound as e:
+            raise NotFound(404, f"Bridge {into.id} is gone: there is no conversation to join.",
+                           e.method, e.path) from None
     undo: list[Callable[[], None]] = []
     stream: MediaStream | None = None
     snoop_id = None
     try:
         media, connection = _media_channel(client, fmt.name, timeout)
         undo.append(_hangup(client, media.id))
-        stream = MediaStream(_media_url(client, connection), fmt, name=channel.id, can_send=not listen,
+        stream = MediaStream(_media_url(client, connection), fmt, name=(channel or into).id, can_send=not listen,
                              buffer_seconds=buffer_seconds)
         stream.channel = channel
         stream.media_channel = media
@@ -143,6 +150,9 @@ def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: 
             undo.append(_hangup(client, snoop_id))
             members = [snoop_id, media.id]
             bridge = None
+        elif into is not None:
+            bridge = {"id": into.id}
+            members = [media.id]
         else:
             bridge = _bridge_of(client, channel)
             members = [media.id] if bridge else [channel.id, media.id]
@@ -158,6 +168,9 @@ def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: 
         try:
             client.request("POST", f"/bridges/{bridge['id']}/addChannel", channel=members)
         except NotFound as e:
+            if channel is None:
+                raise NotFound(404, f"Bridge {into.id} is gone: there is no conversation to join.",
+                               e.method, e.path) from None
             raise _gone(channel, e) from None
         except UnprocessableEntity as e:
             raise UnprocessableEntity(
@@ -181,7 +194,7 @@ def _open(client: "ARIClient", channel: "Channel", format: str, buffer_seconds: 
     return stream
 
 
-def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel", media: "Channel",
+def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel | None", media: "Channel",
             snoop_id: str | None) -> None:
     """End the stream when the call or the media channel ends; close it with the client."""
     once = threading.Lock()
@@ -199,11 +212,17 @@ def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel", media:
             end_soon(f"the call ended (hang-up cause {cause_text(ev.raw.get('cause'))})")
 
     def media_ended(ev) -> None:
-        end_soon(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
+        if ev.type == "ChannelLeftBridge":
+            end_soon("the media channel left the bridge (it was destroyed, or someone removed it)")
+        else:
+            end_soon(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
 
     events = client._events
-    subs = [events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"), call_ended, key=channel.key),
-            events.subscribe(("ChannelHangupRequest", "StasisEnd"), media_ended, key=media.key)]
+    subs = [events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelLeftBridge") if channel is None
+                             else ("ChannelHangupRequest", "StasisEnd"), media_ended, key=media.key)]
+    if channel is not None:
+        subs.append(events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"), call_ended,
+                                     key=channel.key))
     if snoop_id:    # a listened-to channel may be outside the app: its snoop ends with it
         subs.append(events.subscribe(("ChannelHangupRequest", "StasisEnd"), call_ended, key=("channel", snoop_id)))
     client._media_streams.add(stream)
@@ -225,3 +244,9 @@ def open_listen(client: "ARIClient", channel: "Channel", format: str = "slin16",
                 timeout: float = 10.0) -> MediaStream:
     """Listen to `channel` (both directions mixed) without touching its call (see Channel.listen)."""
     return _open(client, channel, format, buffer_seconds, timeout, listen=True)
+
+
+def open_bridge(client: "ARIClient", bridge: "Bridge", format: str = "slin16", *, buffer_seconds: float = 10.0,
+                timeout: float = 10.0) -> MediaStream:
+    """Join a bridge's conversation as one more party (see Bridge.media)."""
+    return _open(client, None, format, buffer_seconds, timeout, listen=False, into=bridge)

@@ -12,8 +12,10 @@ from .channels import ChannelsTable
 from .control import CallControl
 from .dashboard import Dashboard, dashboard
 from .eventlog import EventLog
+from .listen import Listen
+from .phone import Phone
 from .model import LiveModel
 from .pump import Pump
 
 __all__ = ["ChannelsTable", "BridgesView", "CallControl", "EventLog", "CallFlow", "Dashboard", "dashboard",
-           "LiveModel", "Pump"]
+           "LiveModel", "Pump", "Listen", "Phone"]

@@ -1,0 +1,29 @@
+"""Listen: hear a live call in the notebook page (both sides, as a supervisor would)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .audiowidget import AudioWidget
+from .base import readable_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+
+
+class Listen(AudioWidget):
+    """A live call's audio in the page (both directions mixed), with a level meter, mute and volume."""
+
+    def __init__(self, ari: "ARIClient", channel: Any, *, format: str = "slin16") -> None:
+        super().__init__(ari, kind="listen")
+        ch = channel if hasattr(channel, "listen") else ari.handle("Channel", str(channel))
+        self.channel = ch
+        name = ch.raw.get("name") or ch.id
+        self.title = f"Listening to {name}"
+        try:
+            stream = ch.listen(format=format)
+        except Exception as e:
+            self.state = "ended"
+            self.error = readable_error(e, "Listening")
+            return
+        self._attach(stream, "Live: both sides of the call, as a supervisor hears them.")

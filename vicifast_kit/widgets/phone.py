@@ -1,0 +1,147 @@
+"""Phone: the learner's browser as a telephone into the lab (microphone, speaker, keypad)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import traitlets as T
+
+from ..causes import cause_text
+from ..errors import ARIError, WaitTimeout
+from ..lab.simulate import CALL_FORMATS
+from .audiowidget import AudioWidget
+from .base import readable_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
+    from ..handles import Bridge, Channel
+
+#: What the lab's numbers do (shown as the number field's help).
+NUMBERS = "any number: into an ARI app · 8000-8999: a conference · 9000: echo · 9001: music on hold · 9002: echo, no intro"
+
+
+class Phone(AudioWidget):
+    """The browser as a phone: Call/Hang up, a keypad, your microphone to the call and the call to your speaker.
+
+    ``Phone(ari)`` dials the lab's numbers (the far end sees a normal channel with your caller id);
+    ``Phone(ari, join=bridge)`` joins a bridge as an agent or supervisor. ``call()``, ``press()`` and
+    ``hangup()`` do from code what the buttons do.
+    """
+
+    number = T.Unicode("9000").tag(sync=True)
+    caller_id = T.Unicode('"Learner" <5550100>').tag(sync=True)
+    mic_muted = T.Bool(False).tag(sync=True)
+
+    def __init__(self, ari: "ARIClient", number: str = "9000", *, caller_id: str = '"Learner" <5550100>',
+                 join: "Bridge | str | None" = None, app: str | None = None, patience: float = 60.0) -> None:
+        super().__init__(ari, kind="phone", number=str(number), caller_id=caller_id)
+        self.app = app or ari.app          # whose app a number that is not special reaches
+        self.patience = patience
+        self.join = ari.handle("Bridge", join) if isinstance(join, str) else join
+        #: The phone's own channel in the lab (the Local channel's ;1 half, or the media channel when joined).
+        self.channel: "Channel | None" = None
+        self._calling: threading.Thread | None = None
+        self.title = f"Phone ({'joins bridge ' + self.join.id if self.join else NUMBERS})"
+        self.status = "Press Call." if not self.join else "Press Call to join the bridge."
+
+    # --- actions (the buttons, or code) ---------------------------------------------------------------
+    def call(self, number: str | None = None) -> None:
+        """Dial `number` (default: the number field), or join the bridge given as join=; returns at once."""
+        with self._lock:
+            if self.state in ("ringing", "live"):
+                self.error = "Already in a call: hang up first."
+                return
+            if number is not None:
+                self.number = str(number)
+            self.error = self.page_error = ""
+            self.state = "ringing"
+            self.status = f"Joining bridge {self.join.id}..." if self.join else f"Calling {self.number}..."
+            self._calling = threading.Thread(target=self._place, daemon=True,
+                                             name=f"vicifast-phone-call[{self.number}]")
+            self._calling.start()
+
+    def _place(self) -> None:
+        try:
+            if self.join is not None:
+                stream = self.join.media()
+                self.channel = stream.media_channel
+                self._attach(stream, f"Live: in bridge {self.join.id}. Talk, and press keys.")
+                return
+            ident = f"kit-phone-{uuid.uuid4().hex[:12]}"
+            self.ari._events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
+            self.channel = self.ari.handle("Channel", ident)
+            self.ari.channels.originate(endpoint=f"Local/{self.number}@inbound/n", app=self.ari.app,
+                                        channel_id=ident, caller_id=self.caller_id, formats=CALL_FORMATS,
+                                        timeout=max(1, int(self.patience)), variables={"VICIFAST_APP": self.app})
+            ev = self.ari._events.take(("StasisStart", "ChannelDestroyed"), timeout=self.patience + 5,
+                                       key=self.channel.key, what=f"{self.number} to answer")
+            if self._closing.is_set() or self.state != "ringing":
+                return
+            if ev.type == "ChannelDestroyed":
+                self._ended(f"{self.number} did not answer (hang-up cause {cause_text(ev.raw.get('cause'))})")
+                return
+            stream = self.channel.media()
+            self._attach(stream, f"Live: talking to {self.number}. Talk, and press keys.")
+        except (ARIError, WaitTimeout, Exception) as e:   # one line in the widget, never a traceback
+            if not self._closing.is_set():
+                self.state = "ended"
+                self.error = readable_error(e, "The call")
+                self._hangup_channel()
+
+    def press(self, digits: str) -> None:
+        """Send DTMF digits into the call, as the keypad does."""
+        if self.state != "live" or self.channel is None:
+            self.error = "Not in a call: press Call first."
+            return
+        if self.join is not None:
+            self.error = "The keypad works on calls, not in a joined bridge."
+            return
+        try:
+            self.channel.send_dtmf(dtmf=str(digits))
+        except ARIError as e:
+            self.error = readable_error(e, "Sending DTMF")
+
+    def hangup(self) -> None:
+        """End the call (or leave the bridge)."""
+        with self._lock:
+            if self.state not in ("ringing", "live"):
+                return
+            self.state = "ended"
+            self.status = "Hung up."
+            self._stop_stream()
+            self._hangup_channel()
+
+    def _hangup_channel(self) -> None:
+        if self.channel is not None and self.join is None:
+            with contextlib.suppress(ARIError, ConnectionError, RuntimeError):
+                self.ari.channels.hangup(self.channel.id)
+
+    def _ended(self, reason: str) -> None:
+        super()._ended(reason)
+        self._hangup_channel()
+
+    # --- page -> kernel ------------------------------------------------------------------------------
+    def _on_message(self, kind: str, content: dict, buffers: list) -> None:
+        if kind == "mic":
+            stream = self.stream
+            if stream is not None and buffers and self.state == "live" and not stream.closed:
+                with contextlib.suppress(Exception):
+                    stream.send(bytes(buffers[0]))
+        elif kind == "call":
+            self.call(content.get("number") or None)
+        elif kind == "hangup":
+            self.hangup()
+        elif kind == "dtmf":
+            self.press(str(content.get("digit", ""))[:1])
+
+    def close(self) -> None:
+        """Hang up and remove everything this phone built in the lab."""
+        self._closing.set()
+        if self.state in ("ringing", "live"):
+            self.hangup()
+        if self._calling is not None and self._calling is not threading.current_thread():
+            self._calling.join(5)
+        super().close()
