@@ -166,3 +166,24 @@ def test_closing_widgets_leaves_nothing_in_the_lab(lab):
     w.close()
     phone.close()
     wait_until(lambda: {c.id for c in lab.ari.channels.list()} <= before, timeout=5)
+
+
+def test_the_dashboards_listen_button_hears_the_picked_call(lab):
+    from vicifast_kit.widgets import Dashboard
+    near, far = lab.pair()
+    far.play(media="tone:440")
+    dash = Dashboard(lab.ari)
+    try:
+        dash.control.follow(near)
+        listen = dash.toggle_listen()
+        page = PageSink(listen)
+        assert dash.listen_button.description == "Stop listening" and dash.listen_slot.children == (listen,)
+        wait_until(lambda: len(page.frames) > 60, timeout=5)
+        assert abs(audio.dominant_frequency(page.audio(1.0), 16000) - 440) <= 10
+        assert dash.snapshot()["listen"]["state"] == "live"
+        dash.toggle_listen()                               # again: stop
+        assert dash.listen is None and listen.state == "ended" and dash.listen_button.description == "Listen"
+        dash.toggle_listen(near)
+    finally:
+        dash.close()
+    assert dash.listen is None

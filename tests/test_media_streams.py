@@ -288,6 +288,8 @@ def test_a_default_simulated_caller_is_heard_and_its_recording_plays(lab):
         assert html.startswith("<audio") or "<audio controls" in html
         stored = lab.ari.recordings.get_stored(name)
         assert stored.audio().pcm == heard.pcm            # the stored recording plays the same
+        shown = stored._repr_html_()                      # and shows as a player with its waveform
+        assert "<svg" in shown and "<audio controls" in shown
     finally:
         lab.ari.recordings.delete_stored(name)
     with ch.listen() as tap:                              # and a tap hears the caller too

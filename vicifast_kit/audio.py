@@ -382,8 +382,24 @@ class Audio:
         autoplay = " autoplay" if self.autoplay else ""
         caption = " · ".join(part for part in (
             html.escape(self.title), f"{self.duration:.2f} s", f"{self.level_db():.1f} dBFS") if part)
-        return (f'<div class="vicifast-audio"><audio controls{autoplay} src="data:audio/wav;base64,{source}">'
-                f'</audio><div style="font-size: smaller; opacity: 0.75">{caption}</div></div>')
+        return (f'<div class="vicifast-audio">{self.waveform_svg()}<br><audio controls{autoplay} '
+                f'src="data:audio/wav;base64,{source}"></audio>'
+                f'<div style="font-size: smaller; opacity: 0.75">{caption}</div></div>')
+
+    def waveform_svg(self, width: int = 300, height: int = 48) -> str:
+        """The waveform as a small SVG picture (peaks per column), so a static view of a notebook shows it too."""
+        x = _samples(self.pcm).astype(np.float64) / 32768.0
+        columns = max(1, min(width, len(x)))
+        path = []
+        if len(x):
+            for i, chunk in enumerate(np.array_split(x, columns)):
+                top, bottom = float(chunk.max(initial=0.0)), float(chunk.min(initial=0.0))
+                y1, y2 = (1 - top) * height / 2, (1 - bottom) * height / 2
+                path.append(f"M{i + 0.5:.1f} {y1:.1f}V{max(y2, y1 + 0.5):.1f}")
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+                f'viewBox="0 0 {columns} {height}" preserveAspectRatio="none" role="img" '
+                f'aria-label="waveform"><rect width="100%" height="100%" fill="#f6f8fa"/>'
+                f'<path d="{"".join(path)}" stroke="#0969da" stroke-width="1" fill="none"/></svg>')
 
     def __len__(self) -> int:
         return len(self.pcm)

@@ -213,6 +213,14 @@ class StoredRecording(Handle):
         """This recording as audio that Jupyter plays inline (also .rms(), .dominant_frequency(), .save())."""
         return _recording_audio(self, title)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter a stored recording shows as a player with its waveform."""
+        try:
+            return self.audio()._repr_html_()
+        except Exception as e:      # gone, or a format the kit cannot decode: say so, never a traceback
+            import html
+            return f"<code>{html.escape(repr(self))}</code> <i>({html.escape(str(e))[:200]})</i>"
+
 
 class Endpoint(Handle):
     """An endpoint (technology/resource, e.g. PJSIP/6001)."""

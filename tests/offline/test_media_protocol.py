@@ -84,3 +84,16 @@ def test_the_kits_own_channels_stay_out_of_client_wide_waits_and_handlers():
         assert hub.take("ChannelEnteredBridge", timeout=1).raw["bridge"]["id"] == "kit-bridge-1"
     finally:
         hub.close()
+
+
+def test_audio_shows_its_waveform_in_the_player():
+    loud = audio.Audio(audio.tone(440, 0.5, amplitude=0.9), 16000, title="loud")
+    quiet = audio.Audio(audio.silence(0.5), 16000)
+    svg = loud.waveform_svg(width=50, height=40)
+    assert svg.startswith("<svg") and svg.count("M") == 50
+    spans = [float(seg.split("V")[1]) - float(seg.split(" ")[1].split("V")[0])
+             for seg in svg.split('d="')[1].split('"')[0].split("M")[1:]]
+    assert min(spans) > 30                                 # a 0.9 tone fills most of the 40 px height
+    flat = quiet.waveform_svg(width=50, height=40).split('d="')[1].split('"')[0]
+    assert all(abs(float(seg.split("V")[1]) - 20) <= 0.6 for seg in flat.split("M")[1:])
+    assert "<svg" in loud._repr_html_() and "<audio controls" in loud._repr_html_()

@@ -13,6 +13,7 @@ from .callflow import CallFlow
 from .channels import ChannelsTable
 from .control import CallControl
 from .eventlog import EventLog
+from .listen import Listen
 from .model import LiveModel
 from .style import CSS, esc
 
@@ -31,9 +32,17 @@ class Dashboard(LiveWidget):
         self.control = CallControl(ari, model=model)
         self.events = EventLog(ari)
         self.callflow = CallFlow(ari)
+        #: The Listen widget of the channel picked in the control (None until "Listen" is pressed).
+        self.listen: Listen | None = None
+        self.listen_button = W.Button(description="Listen", icon="headphones", tooltip=(
+            "Hear the channel picked in Call control in this page (both sides, as a supervisor would)"),
+            layout=W.Layout(width="auto"))
+        self.listen_button.add_class("vk-listen-button")
+        self.listen_button.on_click(lambda _b: self.toggle_listen())
+        self.listen_slot = W.VBox(layout=W.Layout(margin="4px 0"))
         left = W.VBox([self.channels, self.bridges, self.callflow], layout=W.Layout(flex="1.7 1 0", min_width="0"))
-        right = W.VBox([self.control, self.events], layout=W.Layout(flex="1 1 0", min_width="0",
-                                                                     margin="0 0 0 12px"))
+        right = W.VBox([self.control, W.HBox([self.listen_button]), self.listen_slot, self.events],
+                       layout=W.Layout(flex="1 1 0", min_width="0", margin="0 0 0 12px"))
         super().__init__(ari, model=model, name="dashboard", tick=1.0,
                          children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%"))],
                          layout=W.Layout(width="100%", padding="6px"))
@@ -48,6 +57,25 @@ class Dashboard(LiveWidget):
         self.callflow.follow(cid)
         self.channels.select(cid)
 
+    def toggle_listen(self, channel: Any = None) -> "Listen | None":
+        """Listen to `channel` (default: the one picked in Call control) in the page; again: stop listening."""
+        with self._apply_lock:
+            if self.listen is not None:
+                old, self.listen = self.listen, None
+                self.listen_slot.children = ()
+                self.listen_button.description = "Listen"
+                old.close()
+                if channel is None:
+                    return None
+            target = channel or self.control.channel_id
+            if not target:
+                self.listen_button.tooltip = "Pick a channel in Call control first."
+                return None
+            self.listen = Listen(self.ari, target)
+            self.listen_slot.children = (self.listen,)
+            self.listen_button.description = "Stop listening"
+            return self.listen
+
     @property
     def parts(self) -> list[LiveWidget]:
         """The widgets on the dashboard."""
@@ -57,7 +85,8 @@ class Dashboard(LiveWidget):
         """Every part's snapshot, by name (channels, bridges, control, events, callflow)."""
         return {"app": self.ari.app, "connected": self.ari.connected, "channels": self.channels.snapshot(),
                 "bridges": self.bridges.snapshot(), "control": self.control.snapshot(),
-                "events": self.events.snapshot(), "callflow": self.callflow.snapshot()}
+                "events": self.events.snapshot(), "callflow": self.callflow.snapshot(),
+                "listen": self.listen.snapshot() if self.listen is not None else None}
 
     def render(self) -> bool:
         up = self.ari.connected
@@ -75,7 +104,10 @@ class Dashboard(LiveWidget):
         return show_html(self.header, value)
 
     def close(self) -> None:
-        """Close every part, then the shared model."""
+        """Close every part (and the Listen widget), then the shared model."""
+        if self.listen is not None:
+            self.listen.close()
+            self.listen = None
         for part in self.parts:
             part.close()
         super().close()
