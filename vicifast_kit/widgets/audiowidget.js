@@ -4,7 +4,8 @@
 // the notebook works. Nothing is loaded from the network.
 
 const FRAME_MS = 20;
-const LEAD = 0.06;              // seconds of audio kept scheduled ahead (a small jitter buffer)
+const LEAD = 0.10;              // seconds of audio kept scheduled ahead at first (a small jitter buffer) ...
+const MAX_LEAD = 0.3;           // ... grown by a frame at each underrun, up to this
 const LOUD_DB = -35;            // a frame louder than this starts a sound (for the latency figures)
 const QUIET_DB = -45;           // ... after at least 100 ms below this
 
@@ -50,10 +51,16 @@ class Framer {
     this.size = Math.round(outRate * FRAME_MS / 1000);
     this.out = new Int16Array(this.size); this.n = 0;
     this.lp = 0; this.alpha = Math.min(1, outRate / inRate);   // a one-pole low-pass before decimating
+    this.dcIn = 0; this.dcOut = 0;                               // and a DC blocker (a microphone's offset)
   }
   push(input) {
     const filtered = new Float32Array(input.length);
-    for (let i = 0; i < input.length; i++) { this.lp += this.alpha * (input[i] - this.lp); filtered[i] = this.lp; }
+    for (let i = 0; i < input.length; i++) {
+      this.dcOut = input[i] - this.dcIn + 0.995 * this.dcOut;
+      this.dcIn = input[i];
+      this.lp += this.alpha * (this.dcOut - this.lp);
+      filtered[i] = this.lp;
+    }
     while (this.pos < input.length) {
       const i = Math.floor(this.pos), frac = this.pos - i;
       const a = i - 1 >= 0 ? filtered[i - 1] : this.prev, b = filtered[i];
@@ -90,8 +97,10 @@ function render({ model, el: root }) {
   controls.append(start, mute, volume, figures);
   box.append(head, meter, controls);
 
-  let ctx = null, gain = null, analyser = null, next = 0, frames = 0, underruns = 0, lastFrame = 0;
+  let ctx = null, gain = null, analyser = null, next = 0, frames = 0, underruns = 0, lastFrame = 0, lead = LEAD;
   const ear = new Onsets(), mouth = new Onsets();
+  const gaps = [];                // ms between frames arriving from the kernel (the last 3000)
+  let clockUnderruns = 0;         // underruns while frames arrived in time (the audio output's clock jumped)
   let micStream = null, micNode = null, micSource = null, sentFrames = 0;
 
   function ensureContext() {
@@ -123,6 +132,7 @@ function render({ model, el: root }) {
     for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
     const now = performance.now();
     ear.feed(dbOf(samples), now);
+    if (lastFrame) { gaps.push(now - lastFrame); if (gaps.length > 3000) gaps.shift(); }
     frames++; lastFrame = now;
     const c = ensureContext();
     if (c.state !== "running") { c.resume().catch(() => {}); showStart(); }
@@ -132,8 +142,13 @@ function render({ model, el: root }) {
     source.buffer = audioBuffer;
     source.connect(gain);
     if (next < c.currentTime + 0.005) {
-      if (frames > 1) underruns++;
-      next = c.currentTime + LEAD;
+      if (frames > 1) {                 // the audio ran dry: count it, and keep more in hand from now on
+        underruns++;
+        // frames came in time, yet the audio clock ran past them: the output device's clock jumped
+        if (gaps.length && gaps[gaps.length - 1] < lead * 1000) clockUnderruns++;
+        lead = Math.min(MAX_LEAD, lead + FRAME_MS / 1000);
+      }
+      next = c.currentTime + lead;
     }
     source.start(next);
     next += samples.length / rate;
@@ -259,7 +274,13 @@ function render({ model, el: root }) {
     }
     const lat = latency();
     box.dataset.frames = String(frames);
+    if (gaps.length) {
+      const g = [...gaps].sort((a, b) => a - b);
+      box.dataset.gapP99Ms = g[Math.floor(g.length * 0.99)].toFixed(0);
+      box.dataset.gapMaxMs = g[g.length - 1].toFixed(0);
+    }
     box.dataset.underruns = String(underruns);
+    box.dataset.clockUnderruns = String(clockUnderruns);
     box.dataset.sent = String(sentFrames);
     box.dataset.latencyMs = lat === null ? "" : lat.toFixed(0);
     box.dataset.leadMs = ctx ? Math.max(0, (next - ctx.currentTime) * 1000).toFixed(0) : "";

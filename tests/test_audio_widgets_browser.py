@@ -1,0 +1,202 @@
+"""Listen and Phone in a real browser: JupyterLab + Debian's Chromium (fake microphone, Web Audio), the lab.
+
+Chromium's fake microphone plays a periodic beep. The page's own analyser and counters (the widget's
+data attributes) tell what the page heard; the test's own client tells what the lab heard.
+Prints the figures of the issue: mouth-to-ear latency through the echo beside the plain media round
+trip of the same lab path, audio underruns per minute over a 60 s call, kernel CPU per live Phone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import vicifast_kit as vk
+from vicifast_kit import audio
+
+from client_helpers import cleanup, unique_app, wait_until
+from test_widgets_browser import ARGS, CHROMIUM, ROOT, jupyterlab, playwright_api  # noqa: F401  (fixture)
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required"]
+SCREENSHOT = ROOT / "docs" / "phone.png"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
+
+
+def notebook(cells: list[str]) -> dict:
+    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                      for c in cells],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                        "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def data(locator, name: str) -> str:
+    return locator.evaluate(f"e => e.querySelector('.vk-audio').dataset.{name} || ''")
+
+
+def kernel_cpu_seconds(tmp: Path) -> float:
+    """CPU seconds used so far by the notebook's kernel (the ipykernel process under this JupyterLab)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "ipykernel_launcher" not in cmd or str(tmp) not in cmd and str(tmp) not in os.readlink(f"/proc/{pid}/cwd"):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError):
+            continue
+    return total
+
+
+def plain_round_trip(ari) -> float:
+    """The kit's media round trip on the same lab path (9002), for comparison: ms from send to heard."""
+    ident = f"rt-{uuid.uuid4().hex[:8]}"
+    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=ident, formats="slin16,ulaw")
+    ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == ident).channel
+    try:
+        times = []
+        with ch.media() as stream:
+            for _ in range(5):
+                stream.read(0.3)
+                sent = time.monotonic()
+                stream.send(audio.tone(1000, 0.1))
+                for frame in stream.frames(timeout=2):
+                    if audio.level_db(frame) > -40:
+                        times.append((time.monotonic() - sent) * 1000)
+                        break
+        return sorted(times)[len(times) // 2]
+    finally:
+        ch.hangup()
+
+
+def report(figures: dict) -> None:
+    print(f"\nmouth to ear through the echo (page, widget comm, lab): {figures['mouth_to_ear_ms']:.0f} ms "
+          f"(+ {figures['lead_ms']:.0f} ms of playout buffer); the plain media round trip of the same path: "
+          f"{figures['plain_round_trip_ms']:.0f} ms; underruns {figures['underruns_per_min']:.1f}/min "
+          f"({figures['clock_underruns']} with frames on time: the output clock jumped); "
+          f"kernel CPU per live Phone {figures['kernel_cpu_per_phone'] * 100:.1f} % of a core; "
+          f"the fake microphone's beep heard at {figures['beep_hz']:.0f} Hz; frames reached the page with gaps "
+          f"{figures['gaps']}")
+
+
+def test_listen_and_phone_in_the_page(jupyterlab):
+    base, token, tmp = jupyterlab
+    test = vk.connect(app=unique_app("audio-test"))       # the test's own app: the far ends
+    kernel_app = unique_app("audio-kernel")
+    near_id, far_id = f"near-{uuid.uuid4().hex[:8]}", f"far-{uuid.uuid4().hex[:8]}"
+    test.channels.originate(endpoint="Local/5557401@inbound/n", app=test.app, channel_id=near_id,
+                            other_channel_id=far_id, variables={"VICIFAST_APP": test.app}, formats="slin16,ulaw")
+    far = test.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == far_id).channel
+    far.answer()
+    test.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == near_id)
+    far.play(media="tone:440")
+    cells = [
+        f"import vicifast_kit as vk\nari = vk.connect(app={kernel_app!r})\nlisten = vk.widgets.Listen(ari, {near_id!r})\nlisten",
+        "echo = vk.widgets.Phone(ari, '9002')\necho",
+        f"agent = vk.widgets.Phone(ari, '5553100', app={test.app!r}, caller_id='\"Browser\" <5550177>')\nagent",
+    ]
+    (tmp / "audio.ipynb").write_text(json.dumps(notebook(cells)))
+    figures = {}
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + MEDIA_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        try:
+            page.goto(f"{base}/lab/tree/audio.ipynb?token={token}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)
+            for attempt in range(3):
+                page.locator(".jp-Notebook .jp-Cell").first.click()
+                for _ in cells:
+                    page.keyboard.press("Shift+Enter")
+                try:
+                    page.locator(".vk-phone").nth(1).wait_for(timeout=20_000)
+                    break
+                except playwright_api.TimeoutError:
+                    if attempt == 2:
+                        raise
+            widgets = page.locator(".jp-OutputArea-output")
+            listen = widgets.filter(has=page.locator(".vk-listen")).first
+            echo = widgets.filter(has=page.locator(".vk-phone")).nth(0)
+            agent = widgets.filter(has=page.locator(".vk-phone")).nth(1)
+
+            # Listen: the page's analyser finds the tone the far end plays.
+            wait_until(lambda: abs(float(data(listen, "peakHz") or 0) - 440) <= 15, timeout=15)
+            assert float(data(listen, "levelDb")) > -50
+
+            # Phone -> 9002 (the echo): the fake microphone's beep comes back; mouth to ear, measured in the page.
+            cpu_idle0, t0 = kernel_cpu_seconds(tmp), time.monotonic()
+            page.wait_for_timeout(3000)
+            idle_cpu = (kernel_cpu_seconds(tmp) - cpu_idle0) / (time.monotonic() - t0)   # with Listen only
+            echo.locator("button.vk-phone-call").click()
+            echo.locator(".vk-audio-state", has_text="live").wait_for(timeout=15_000)
+            started = time.monotonic()
+            wait_until(lambda: int(data(echo, "frames") or 0) > 150, timeout=15)
+            wait_until(lambda: float(data(echo, "levelDb") or -120) > -50, timeout=10, step=0.02)  # the beep, back
+            wait_until(lambda: data(echo, "latencyMs") != "", timeout=15)
+            cpu0, t0 = kernel_cpu_seconds(tmp), time.monotonic()
+
+            # Phone -> an app: the far end (the test's app) hears the beep and the keypad.
+            agent.locator("button.vk-phone-call").click()
+            ev = test.wait_for("StasisStart", timeout=15, where=lambda e: e.args == ["inbound", "5553100"])
+            callee = ev.channel
+            assert callee.caller.name == "Browser" and callee.caller.number == "5550177"
+            callee.answer()
+            agent.locator(".vk-audio-state", has_text="live").wait_for(timeout=15_000)
+            with callee.media() as stream:
+                heard = stream.read(3.0)
+            assert audio.level_db(heard) > -45, "the lab did not hear the page's microphone"
+            figures["beep_hz"] = audio.dominant_frequency(heard, 16000)
+            agent.locator("button.vk-phone-key", has_text="5").click()
+            assert callee.wait_for("ChannelDtmfReceived", timeout=10).digit == "5"
+            agent.locator("button.vk-phone-hangup").click()
+            callee.wait_for("StasisEnd", timeout=10)
+
+            # The echo call runs 60 s in all: underruns counted by the page.
+            cpu_live = (kernel_cpu_seconds(tmp) - cpu0) / (time.monotonic() - t0)
+            remaining = 60 - (time.monotonic() - started)
+            if remaining > 0:
+                page.wait_for_timeout(remaining * 1000)
+            figures["underruns_per_min"] = int(data(echo, "underruns")) * 60 / (time.monotonic() - started)
+            figures["mouth_to_ear_ms"] = float(data(echo, "latencyMs"))
+            figures["lead_ms"] = float(data(echo, "leadMs") or 0)
+            figures["clock_underruns"] = int(data(echo, "clockUnderruns") or 0)
+            figures["gaps"] = f"p99 {data(echo, 'gapP99Ms')} ms, max {data(echo, 'gapMaxMs')} ms"
+            figures["kernel_cpu_per_phone"] = max(0.0, cpu_live - idle_cpu) / 2     # two phones were live
+            figures["plain_round_trip_ms"] = plain_round_trip(test)
+            report(figures)
+            # goal 0; measured 1-3 a minute on a 2-core machine where frames sometimes reach the page
+            # 100-300 ms late (a busy page or kernel); a broken jitter buffer gives hundreds
+            assert figures["underruns_per_min"] <= 6
+            echo.locator("button.vk-phone-hangup").click()
+            echo.locator(".vk-audio-state", has_text="ended").wait_for(timeout=10_000)
+
+            shot = tmp / "phone.png"
+            page.locator(".jp-Notebook").screenshot(path=str(shot))
+            if os.environ.get("VICIFAST_UPDATE_SCREENSHOT") == "1":
+                shutil.copyfile(shot, SCREENSHOT)
+        except BaseException:
+            page.screenshot(path=str(tmp / "failure.png"))
+            print("page text:", page.locator("body").inner_text()[-3000:])
+            print("saved", tmp / "failure.png")
+            raise
+        finally:
+            browser.close()
+            for ident in (near_id, far_id):
+                try:
+                    test.channels.hangup(ident)
+                except vk.ARIError:
+                    pass
+            cleanup(test)
+            test.close()
+    assert figures["mouth_to_ear_ms"] < 500        # goal: the page and the widget comm add <= 60 ms
