@@ -278,3 +278,182 @@ def test_a_filter_whose_choice_is_no_longer_offered_falls_back_instead_of_failin
     assert not set_options(dropdown, list(dropdown.options), "*")
     assert set_options(dropdown, [("All", "*"), ("StasisEnd", "StasisEnd")], "*")
     assert dropdown.value == "*"                             # its type left the bounded log
+
+
+# --- the call control describes the call it shows (issue "Listen and Phone widgets": what a new user hit) ---
+
+def shown_html(control):
+    return control.info.value + control.message.value
+
+
+def test_hold_mute_and_music_set_from_code_show_in_the_control(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=30)
+    control = CallControl(ari, channel=ch, sounds=["beep"])
+    try:
+        wait_until(lambda: control.snapshot()["state"] == "Up", timeout=2)
+        # Held from code (ARI sends no ChannelHold for the app's own hold): the panel follows.
+        ari.channels.hold(ch.id)
+        wait_until(lambda: control.buttons["hold"].description == "Unhold", timeout=1)
+        snap = control.snapshot()
+        assert snap["held"] and snap["tags"] == ["hold"] and snap["buttons"]["hold"]["label"] == "Unhold"
+        assert '<span class="vk-tag">hold</span>' in control.info.value
+        control.buttons["hold"].click()                   # takes it off hold (it knew it was held)
+        assert control.last_message == "Off hold." and not control.snapshot()["held"]
+        ari.channels.hold(ch.id)                          # code holds it again: "Off hold." is no longer true
+        wait_until(lambda: control.buttons["hold"].description == "Unhold", timeout=1)
+        assert control.snapshot()["message"] == "" and "Off hold" not in control.message.value
+        control.buttons["hold"].click()
+        ari.channels.hold(ch.id)
+        control.buttons["hold"].click()
+        assert control.last_message == "Off hold."
+        control.buttons["hold"].click()
+        assert control.last_message == "On hold." and "On hold." in control.message.value
+        ari.channels.unhold(ch.id)                        # the bug: "hold", Unhold and "✓ On hold." stayed
+        wait_until(lambda: control.buttons["hold"].description == "Hold", timeout=1)
+        snap = control.snapshot()
+        assert not snap["held"] and snap["tags"] == [] and snap["message"] == ""
+        assert "vk-tag" not in control.info.value and "On hold" not in control.message.value
+        # Music on hold started from the panel, stopped from code; mute from code.
+        control.buttons["moh"].click()
+        assert control.last_message == "Music on hold playing." and control.buttons["moh"].description == "Stop music"
+        ari.channels.stop_moh(ch.id)
+        wait_until(lambda: control.buttons["moh"].description == "Music on hold", timeout=1)
+        assert control.snapshot()["message"] == "" and not control.snapshot()["moh"]
+        ari.channels.mute(ch.id, direction="both")
+        wait_until(lambda: control.buttons["mute"].description == "Unmute", timeout=1)
+        assert control.snapshot()["tags"] == ["muted"]
+        # Another channel shown: its own (fresh) state, no status line about the first one.
+        caller2, ch2 = lab.call(duration=30)
+        control.follow(ch2)
+        snap = control.snapshot()
+        assert snap["channel"] == ch2.id and snap["tags"] == [] and snap["message"] == ""
+        assert control.buttons["mute"].description == "Mute" and control.buttons["hold"].description == "Hold"
+    finally:
+        control.close()
+
+
+def test_answer_is_off_once_up_and_a_gone_call_keeps_no_stale_line(lab):
+    ari = lab.ari
+    caller, ch = lab.call(duration=2.5, answer=False)     # the caller hangs up 2.5 s after the answer
+    control = CallControl(ari, channel=ch, sounds=["beep"])
+    try:
+        assert not control.buttons["answer"].disabled and not control.buttons["hangup"].disabled
+        control.buttons["answer"].click()
+        assert control.last_message == "Answered."
+        wait_until(lambda: control.buttons["answer"].disabled, timeout=2)    # Up: nothing left to answer
+        assert not control.buttons["hangup"].disabled
+        snap = control.snapshot()
+        assert snap["state"] == "Up" and not snap["buttons"]["answer"]["enabled"]
+        assert all(b["enabled"] for k, b in snap["buttons"].items() if k != "answer") and snap["keypad_enabled"]
+        assert snap["message"] == "Answered."
+        # The caller hangs up: the panel says it is gone (and why), "Answered." goes, every button is off.
+        wait_until(lambda: control.snapshot()["gone"], timeout=8)
+        wait_until(lambda: all(b.disabled for b in list(control.buttons.values()) + list(control.keypad.values()))
+                   and control.sound.disabled and control.bridge_picker.disabled, timeout=1)
+        snap = control.snapshot()
+        assert snap["message"] == "" and "Answered" not in control.message.value
+        assert not any(b["enabled"] for b in snap["buttons"].values()) and not snap["keypad_enabled"]
+        assert snap["channel"] == ch.id and snap["name"] == ch.name
+        assert "16 (Normal Clearing)" in control.info.value, control.info.value
+        assert not control.picker.disabled                # the way out: pick another call
+    finally:
+        control.close()
+
+
+def test_hanging_up_from_the_panel_never_reaches_another_caller(lab):
+    ari = lab.ari
+    caller_a, a = lab.call(duration=30, answer=False)
+    caller_b, b = lab.call(duration=30, answer=False)
+    control = CallControl(ari, sounds=["beep"])           # follows the newest call: b
+    try:
+        wait_until(lambda: control.target == b.id, timeout=1)
+        control.buttons["answer"].click()
+        control.buttons["hangup"].click()
+        assert control.last_message == "Hung up."
+        b.wait_for("StasisEnd", timeout=5)
+        time.sleep(0.3)
+        snap = control.snapshot()
+        # Still the hung-up call, shown as gone: the status line is about it, and nothing can be pressed.
+        assert snap["channel"] == b.id and snap["gone"] and snap["message"] == "Hung up.", snap
+        assert snap["state"] in ("Gone", "Hanging up") and not any(x["enabled"] for x in snap["buttons"].values())
+        wait_until(lambda: control.buttons["hangup"].disabled and control.buttons["answer"].disabled, timeout=1)
+        assert b.name in control.info.value or "gone" in control.info.value.lower()
+        control.model.poll()                               # a poll (a's row fresh) changes nothing
+        control.refresh()
+        assert control.target == b.id
+        # A second click (a stale page, a double click) reaches b again, never a.
+        control.buttons["hangup"].click()
+        assert control.last_message.startswith("error: ") and "gone" in control.last_message
+        assert ari.channels.get(a.id).state == "Ring"
+        # The user picks a: a fresh panel about a.
+        control.picker.value = a.id
+        snap = control.snapshot()
+        assert snap["channel"] == a.id and snap["message"] == "" and not snap["gone"]
+        assert snap["buttons"]["answer"]["enabled"] and snap["buttons"]["hangup"]["enabled"]
+        assert "Hung up" not in control.message.value
+        # Back to following: a (the newest live call); a call arriving later is shown, with no old line.
+        control.picker.value = "__follow__"
+        assert control.target == a.id
+        control.buttons["ring"].click()
+        assert control.last_message == "Ringing the caller."
+        caller_c, c = lab.call(duration=30, answer=False)
+        wait_until(lambda: control.target == c.id, timeout=1)
+        assert control.snapshot()["message"] == "" and "Ringing" not in control.message.value
+    finally:
+        control.close()
+
+
+def test_hangup_causes_read_as_words():
+    from vicifast_kit.widgets.model import describe
+
+    assert describe("ChannelHangupRequest", {"cause": 19}) == "hangup requested: 19 (User alerting, no answer)"
+    assert describe("ChannelDestroyed", {"cause": 16, "cause_txt": "Normal Clearing"}) == \
+        "destroyed: 16 (Normal Clearing)"
+    assert describe("ChannelDestroyed", {"cause": 99, "cause_txt": "Something else"}) == \
+        "destroyed: 99 (Something else)"
+    # A soft hang-up's "cause" is Asterisk's reason flag (32: an explicit request), not a Q.850 cause.
+    assert "32" not in describe("ChannelHangupRequest", {"cause": 32, "soft": True})
+
+
+def test_hangup_cause_in_the_model_event_log_and_call_flow(lab):
+    ari = lab.ari
+    log = EventLog(ari, types=["ChannelHangupRequest"])
+    table = ChannelsTable(ari)
+    try:
+        caller, ch = lab.call(duration=1.0)                 # the caller ends the call: cause 16
+        flow = CallFlow(ari, ch)
+        try:
+            ch.wait_for("StasisEnd", timeout=8)
+            wait_until(lambda: log.snapshot(), timeout=2)
+            assert log.snapshot()[0]["detail"] == "hangup requested: 16 (Normal Clearing)"
+            wait_until(lambda: "16 (Normal Clearing)" in log._html.value, timeout=1)
+            ended = wait_until(lambda: table.model.ended(ch.id), timeout=1)
+            assert ended["cause"] == "16 (Normal Clearing)" and ended["name"] == ch.name
+            wait_until(lambda: any(s["detail"] == "hangup requested: 16 (Normal Clearing)"
+                                   for s in flow.snapshot()["steps"]), timeout=1)
+        finally:
+            flow.close()
+    finally:
+        log.close()
+        table.close()
+
+
+def test_narrow_tables_elide_names_in_the_middle_and_count_in_words(lab):
+    from vicifast_kit.widgets.style import mid, short
+
+    name = "Local/5551000@inbound-0000074e;2"
+    assert short(name, 22).endswith("0000074e;2") and len(short(name, 22)) == 22
+    assert '<span class="vk-tail">0000074e;2</span>' in mid(name) and f'title="{name}"' in mid(name)
+    ari = lab.ari
+    caller, ch = lab.call(duration=10)
+    table, flow = ChannelsTable(ari), CallFlow(ari, ch)
+    try:
+        tail = f'<span class="vk-tail">{ch.name.rsplit("-", 1)[1]}</span>'       # "0000074e;2" always shows
+        wait_until(lambda: tail in table._html.value, timeout=2)
+        assert f'title="{ch.name}&#10;id {ch.id}"' in table._html.value             # the full name on hover
+        wait_until(lambda: "1 step ·" in flow._html.value or "steps ·" in flow._html.value, timeout=1)
+        assert "1 steps" not in flow._html.value
+    finally:
+        table.close()
+        flow.close()

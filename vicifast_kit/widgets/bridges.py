@@ -9,7 +9,7 @@ import ipywidgets as W
 
 from .base import LiveWidget, show_html
 from .model import LiveModel
-from .style import CSS, duration, esc
+from .style import CSS, colgroup, duration, esc, mid, plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -24,6 +24,7 @@ class BridgesView(LiveWidget):
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=model, name="bridges", tick=1.0, children=[self._html])
+        self.add_class("vk-bridges")
         self.pump.mark()
 
     def snapshot(self) -> list[dict]:
@@ -41,21 +42,23 @@ class BridgesView(LiveWidget):
     def render(self) -> bool:
         bridges = self.snapshot()
         head = (f'<div class="vk-title">Bridges<span class="vk-count">{len(bridges)} live · '
-                f'{sum(len(b["channels"]) for b in bridges)} channels in them</span></div>')
+                f'{plural(sum(len(b["channels"]) for b in bridges), "channel")} in them</span></div>')
         if not bridges:
             body = '<div class="vk-empty">No bridges. <span class="vk-mono">ari.bridges.create(type="mixing")</span></div>'
         else:
             trs = []
             for b in bridges:
                 colour = TYPE_COLOURS.get(b["type"], "#475569")
-                members = ", ".join(f'<span class="vk-mono">{esc(m["name"])}</span>' for m in b["channels"]) \
+                members = "".join(f'<div class="vk-mono">{mid(m["name"])}</div>' for m in b["channels"]) \
                     or '<span class="vk-muted">empty</span>'
-                label = esc(b["name"] or b["id"][:8])
-                trs.append(f'<tr><td class="vk-mono" title="{esc(b["id"])}">{label}</td>'
+                label = mid(b["name"] or b["id"][:8], title=False)
+                tip = (b["name"] + "\n" if b["name"] else "") + "id " + b["id"]
+                trs.append(f'<tr><td class="vk-mono" title="{esc(tip)}">{label}</td>'
                            f'<td><span class="vk-badge" style="background:{colour}">{esc(b["type"] or "?")}</span></td>'
-                           f'<td>{esc(b["technology"])}</td><td class="vk-mono">{b["age"]}</td>'
-                           f'<td style="white-space:normal">{members}</td></tr>')
-            body = ('<div class="vk-scroll" style="max-height:200px"><table class="vk-table"><thead><tr>'
+                           f'<td title="{esc(b["technology"])}">{esc(b["technology"])}</td>'
+                           f'<td class="vk-mono">{b["age"]}</td><td>{members}</td></tr>')
+            body = ('<div class="vk-scroll" style="max-height:200px"><table class="vk-table vk-tight">'
+                    + colgroup("22%", "14%", "15%", "9%", "40%") + '<thead><tr>'
                     '<th>Bridge</th><th>Type</th><th>Technology</th><th>Age</th><th>Channels</th></tr></thead><tbody>'
                     + "".join(trs) + "</tbody></table></div>")
         return show_html(self._html, CSS + head + body)

@@ -3,6 +3,7 @@ the events Asterisk sent and the REST requests the app made as arrows, in time o
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -10,13 +11,14 @@ import ipywidgets as W
 
 from .base import LiveWidget, show_html
 from .model import LiveModel, describe, parse_time
-from .style import CSS, clock, esc
+from .style import CSS, clock, esc, plural, short
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
     from ..events import Event
 
-LANE_W, ROW_H, TOP, LEFT = 140, 26, 44, 84
+LANE_W, ROW_H, TOP, LEFT = 140, 26, 52, 84
+CHAR_W = 6.2                  # the average width of a label's character (11 px system-ui), for fitting text
 EVENT_COLOUR, REQUEST_COLOUR, ERROR_COLOUR = "#2563eb", "#ea580c", "#b91c1c"
 BRIDGE_EVENTS = ("ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated", "BridgeDestroyed",
                  "BridgeMerged", "BridgeBlindTransfer", "BridgeAttendedTransfer")
@@ -40,6 +42,7 @@ class CallFlow(LiveWidget):
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=None, name="callflow", children=[self._html])
+        self.add_class("vk-callflow")
         self.on("*", self._on_event)
         self._listener = self._on_request
         ari.request_listeners.append(self._listener)
@@ -154,8 +157,10 @@ class CallFlow(LiveWidget):
         width = LEFT + LANE_W * len(keys) + 10
         height = TOP + ROW_H * max(1, len(steps)) + 16
         t0 = steps[0]["t"] if steps else 0.0
+        # As wide as the lanes need, shrunk to fit a narrower box (down to 70 %, then it scrolls).
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-               f'font-family="system-ui,sans-serif" font-size="11">',
+               f'viewBox="0 0 {width} {height}" style="display:block;width:100%;max-width:{width}px;'
+               f'min-width:{int(width * 0.7)}px;height:auto" font-family="system-ui,sans-serif" font-size="11">',
                '<defs>' + "".join(
                    f'<marker id="vk-a-{n}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
                    f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
@@ -163,12 +168,16 @@ class CallFlow(LiveWidget):
         for k in keys:
             fill = {"app": "#1e3a8a", "asterisk": "#334155"}.get(k, "#0e7490" if self._kinds.get(k) == "bridge"
                                                                  else "#15803d")
-            label = lanes[k] if len(lanes[k]) <= 19 else lanes[k][:11] + "…" + lanes[k][-7:]
+            kind, name = self._lane_head(k, lanes[k])
             out.append(f'<line x1="{x[k]}" y1="{TOP - 8}" x2="{x[k]}" y2="{height - 6}" stroke="#cbd5e1" '
                        f'stroke-dasharray="4 3"/>'
-                       f'<rect x="{x[k] - LANE_W // 2 + 6}" y="6" width="{LANE_W - 12}" height="24" rx="5" fill="{fill}"/>'
-                       f'<text x="{x[k]}" y="22" fill="#fff" text-anchor="middle" font-weight="600" font-size="10.5">'
-                       f'<title>{esc(lanes[k])}</title>{esc(label)}</text>')
+                       f'<rect x="{x[k] - LANE_W // 2 + 6}" y="6" width="{LANE_W - 12}" height="32" rx="5" fill="{fill}">'
+                       f'<title>{esc(lanes[k])}</title></rect>')
+            if kind:
+                out.append(f'<text x="{x[k]}" y="18" fill="#e2e8f0" text-anchor="middle" font-size="9">'
+                           f'<title>{esc(lanes[k])}</title>{esc(kind)}</text>')
+            out.append(f'<text x="{x[k]}" y="{31 if kind else 26}" fill="#fff" text-anchor="middle" font-weight="600" '
+                       f'font-size="10.5"><title>{esc(lanes[k])}</title>{esc(short(name, 18))}</text>')
         if not steps:
             out.append(f'<text x="{LEFT}" y="{TOP + 14}" fill="#9ca3af">'
                        f'{"No events yet for this call." if self.channel_id else "Pick a channel to draw its call."}</text>')
@@ -178,22 +187,41 @@ class CallFlow(LiveWidget):
             kind = "x" if s.get("status", 0) >= 400 else ("e" if s["kind"] == "event" else "r")
             colour = {"e": EVENT_COLOUR, "r": REQUEST_COLOUR, "x": ERROR_COLOUR}[kind]
             dash = ' stroke-dasharray="5 3"' if s["kind"] == "request" else ""
-            mid = (a + b) / 2
+            # The label starts just right of the arrow's left end (the app's lane: every arrow has it at
+            # one end) and is cut to what fits before the diagram's right edge.
+            left = min(a, b) + 8
+            room = int((width - left - 6) / CHAR_W)
+            label = s["label"] if len(s["label"]) <= room else s["label"][:max(1, room - 1)] + "…"
+            detail = s["detail"]
+            room -= len(label) + 1
+            if len(detail) > room:
+                detail = detail[:max(0, room - 1)] + "…" if room > 4 else ""
             out.append(f'<text x="6" y="{y + 4}" fill="#6b7280" font-family="ui-monospace,monospace">'
                        f'+{s["t"] - t0:7.3f}s</text>'
                        f'<line x1="{a}" y1="{y}" x2="{b}" y2="{y}" stroke="{colour}" stroke-width="1.6"{dash} '
                        f'marker-end="url(#vk-a-{kind})"/>'
                        f'<circle cx="{a}" cy="{y}" r="2.5" fill="{colour}"/>'
-                       f'<text x="{mid}" y="{y - 4}" text-anchor="middle" fill="{colour}" font-weight="600">'
-                       f'<title>{clock(s["t"])} {esc(s["label"])} {esc(s["detail"])}</title>{esc(s["label"])}'
-                       f'<tspan fill="#6b7280" font-weight="400"> {esc(s["detail"])[:40]}</tspan></text>')
+                       f'<text x="{left}" y="{y - 4}" fill="{colour}" font-weight="600">'
+                       f'<title>{clock(s["t"])} {esc(s["label"])} {esc(s["detail"])}</title>{esc(label)}'
+                       f'<tspan fill="#6b7280" font-weight="400"> {esc(detail)}</tspan></text>')
         out.append("</svg>")
         return "".join(out)
+
+    def _lane_head(self, key: str, label: str) -> tuple[str, str]:
+        """A lane's header as two lines: what it is (small) and its name."""
+        if key == "app":
+            return "App", self.ari.app
+        if key == "asterisk":
+            return "", "Asterisk"
+        if self._kinds.get(key) == "bridge":
+            m = re.match(r"^Bridge (\S+) \((.*)\)$", label)
+            return ("Bridge · " + m.group(2), m.group(1)) if m and m.group(2) else ("Bridge", label[7:])
+        return "Channel", label
 
     def render(self) -> bool:
         lanes, steps = self._ordered()
         title = (f'<div class="vk-title">Call flow<span class="vk-count">'
-                 f'{len(steps)} steps · <span style="color:{EVENT_COLOUR}">— events</span> · '
+                 f'{plural(len(steps), "step")} · <span style="color:{EVENT_COLOUR}">— events</span> · '
                  f'<span style="color:{REQUEST_COLOUR}">- - requests</span></span></div>')
         return show_html(self._html, CSS + title + f'<div class="vk-scroll" style="max-height:420px">{self.svg()}</div>')
 

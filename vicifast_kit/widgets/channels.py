@@ -9,13 +9,16 @@ import ipywidgets as W
 
 from .base import LiveWidget, show_html
 from .model import LiveModel
-from .style import CSS, badge, duration, esc
+from .style import CSS, badge, colgroup, duration, esc, mid
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
 
 COLUMNS = ("name", "caller", "state", "duration", "where", "last_event")
 HEADERS = ("Channel", "Caller", "State", "Time", "App / bridge", "Last event")
+#: Column widths: the table is laid out fixed, so it never scrolls sideways; long cells elide (the
+#: channel name in the middle, so a Local channel's ;1/;2 ending stays) and show in full on hover.
+WIDTHS = ("30%", "17%", "12%", "8%", "16%", "17%")
 
 
 class ChannelsTable(LiveWidget):
@@ -27,6 +30,7 @@ class ChannelsTable(LiveWidget):
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=model, name="channels", tick=1.0, children=[self._html])
+        self.add_class("vk-channels")
         self.pump.mark()
 
     def select(self, channel_id: str | None) -> None:
@@ -68,16 +72,17 @@ class ChannelsTable(LiveWidget):
             for r in rows[:self.max_rows]:
                 colour = "#b91c1c" if r["state"] == "Hanging up" else None
                 state = badge(r["state"], colour) + ('<span class="vk-tag">hold</span>' if r["held"] else "")
-                name = esc(r["name"]) + ("" if r["in_app"] else "")
                 cls = ' class="vk-sel"' if r["id"] == self.selected else ""
                 trs.append(
-                    f'<tr{cls} data-channel="{esc(r["id"])}"><td class="vk-mono" title="{esc(r["id"])}">{name}</td>'
-                    f'<td>{esc(r["caller"])}</td><td>{state}</td><td class="vk-mono">{r["duration"]}</td>'
-                    f'<td>{esc(r["where"])}</td><td class="vk-muted">{esc(r["last_event"])}</td></tr>')
+                    f'<tr{cls} data-channel="{esc(r["id"])}">'
+                    f'<td class="vk-mono" title="{esc(r["name"])}&#10;id {esc(r["id"])}">{mid(r["name"], title=False)}</td>'
+                    f'<td class="vk-wrap">{esc(r["caller"])}</td><td class="vk-wrap">{state}</td>'
+                    f'<td class="vk-mono">{r["duration"]}</td><td class="vk-wrap">{esc(r["where"])}</td>'
+                    f'<td class="vk-muted" title="{esc(r["last_event"])}">{esc(r["last_event"])}</td></tr>')
             more = len(rows) - self.max_rows
             if more > 0:
                 trs.append(f'<tr><td colspan="6" class="vk-muted">… {more} older channels not shown</td></tr>')
-            body = ('<div class="vk-scroll"><table class="vk-table"><thead><tr>'
+            body = ('<div class="vk-scroll"><table class="vk-table vk-tight">' + colgroup(*WIDTHS) + '<thead><tr>'
                     + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr></thead><tbody>"
                     + "".join(trs) + "</tbody></table></div>")
         return show_html(self._html, CSS + head + body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import re
 import threading
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -10,7 +11,7 @@ import ipywidgets as W
 
 from .base import LiveWidget, set_options, show_html
 from .model import LiveModel, describe, parse_time
-from .style import CSS, clock, esc
+from .style import CSS, clock, colgroup, esc, mid, short
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -20,6 +21,11 @@ ALL = "__all__"
 TYPE_COLOURS = {"StasisStart": "#15803d", "StasisEnd": "#b91c1c", "ChannelDestroyed": "#b91c1c",
                 "ChannelHangupRequest": "#b91c1c", "ChannelDtmfReceived": "#7c3aed",
                 "ChannelStateChange": "#b45309", "ChannelEnteredBridge": "#0e7490", "ChannelLeftBridge": "#0e7490"}
+
+
+def _breakable(event_type: str) -> str:
+    """An event type that may wrap between its words in a narrow column: Channel<wbr>Entered<wbr>Bridge."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "<wbr>", esc(event_type))
 
 
 def _subject(raw: dict) -> tuple[str, str]:
@@ -43,16 +49,18 @@ class EventLog(LiveWidget):
         self.show = show
         self.received = 0
         self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL,
-                                      layout=W.Layout(flex="1 1 0", min_width="0"))
+                                      layout=W.Layout(flex="1 1 0", min_width="0", width="auto"))
         self.channel_filter = W.Dropdown(options=[("All channels", ALL)], value=ALL,
-                                         layout=W.Layout(flex="1 1 0", min_width="0"))
+                                         layout=W.Layout(flex="1 1 0", min_width="0", width="auto"))
         self.pause = W.ToggleButton(description="Pause", icon="pause", layout=W.Layout(width="auto", flex="0 0 auto"))
         self.clear_button = W.Button(description="Clear", icon="trash", layout=W.Layout(width="auto", flex="0 0 auto"))
         self._html = W.HTML(layout=W.Layout(width="100%"))
         self._html.add_class("vk-card")
         super().__init__(ari, model=None, name="eventlog",
-                         children=[W.HBox([self.type_filter, self.channel_filter, self.pause, self.clear_button]),
+                         children=[W.HBox([self.type_filter, self.channel_filter, self.pause, self.clear_button],
+                                          layout=W.Layout(width="100%")),
                                    self._html])
+        self.add_class("vk-eventlog")
         for w in (self.type_filter, self.channel_filter):
             w.observe(lambda _c: self.pump.mark(), "value")
         self.pause.observe(self._on_pause, "value")
@@ -106,18 +114,24 @@ class EventLog(LiveWidget):
         rows = self.snapshot()
         shown = rows[-self.show:][::-1]
         trs = "".join(
-            f'<tr><td class="vk-mono vk-muted">{clock(r["time"])}</td>'
-            f'<td><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{esc(r["type"])}</b></td>'
-            f'<td class="vk-mono" style="max-width:150px" title="{esc(r["subject"])}">{esc(r["subject"])}</td><td>{esc(r["detail"])}</td></tr>' for r in shown)
+            f'<tr><td class="vk-mono vk-muted vk-time" title="{clock(r["time"])}">'
+            f'{clock(r["time"])[:8]}<span class="vk-ms">{clock(r["time"])[8:]}</span></td>'
+            f'<td class="vk-wrap"><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{_breakable(r["type"])}</b></td>'
+            f'<td class="vk-mono vk-about">{mid(r["subject"])}</td><td class="vk-wrap">{esc(r["detail"])}</td></tr>'
+            for r in shown)
         status = f"{len(rows)} shown of {self.received} received"
         if self.pause.value:
             status += f" · paused ({max(0, new_while_paused)} new)"
-        body = (f'<div class="vk-scroll" style="max-height:260px"><table class="vk-table"><thead><tr><th>Time</th>'
+        # Fixed columns (widths in the stylesheet) that fit a dashboard's side column: the event type and
+        # the detail (the hang-up cause is there) wrap, the subject elides in the middle, and below 480 px
+        # the time drops its milliseconds (they stay in its tooltip).
+        body = (f'<div class="vk-scroll" style="max-height:260px"><table class="vk-table vk-tight">'
+                f'{colgroup("vk-c-time", "vk-c-type", "vk-c-about", "vk-c-detail")}<thead><tr><th>Time</th>'
                 f'<th>Event</th><th>About</th><th>Detail</th></tr></thead><tbody>{trs}</tbody></table></div>'
                 if shown else '<div class="vk-empty">No events yet.</div>')
         value = CSS + f'<div class="vk-title">Events<span class="vk-count">{status}</span></div>' + body
         topts = [("All types", ALL)] + [(t, t) for t in types]
-        copts = [("All channels", ALL)] + [(n[:40], i) for i, n in subjects.items()][-200:]
+        copts = [("All channels", ALL)] + [(short(n, 30), i) for i, n in subjects.items()][-200:]
         changed = set_options(self.type_filter, topts, ALL)
         changed = set_options(self.channel_filter, copts, ALL) or changed
         return show_html(self._html, value) or changed

@@ -3,7 +3,10 @@
 Events arrive on the client's dispatcher thread and are folded here under a lock; widgets read
 copies (``channels()``, ``bridges()``) from their pump thread. Channels and bridges that the app
 gets no events about (the dialplan side of a call, bridges made by others) come from a periodic
-``poll()`` of the server's lists, which the pumps call when it is due.
+``poll()`` of the server's lists, which the pumps call when it is due. What no event reports is
+taken from the client's own requests (from a widget or from code): hold and unhold (ARI sends
+ChannelHold only when the far end holds), mute, music on hold, a hang-up asked for. A channel that
+goes leaves its last row behind for a while (``ended()``: its name and hang-up cause, in words).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..causes import CAUSES, cause_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
     from ..events import Event
@@ -23,8 +28,9 @@ log = logging.getLogger("vicifast_kit.widgets")
 #: Event types that say something about channels or bridges (the rest are ignored by the model).
 CHANNEL_EVENTS_DETAIL = {
     "ChannelDtmfReceived": lambda r: f"DTMF {r.get('digit', '')}",
-    "ChannelHangupRequest": lambda r: f"hangup requested (cause {r.get('cause', '?')})",
-    "ChannelDestroyed": lambda r: f"destroyed: {r.get('cause_txt', '')}",
+    "ChannelHangupRequest": lambda r: ("soft hangup requested (by ARI, AMI or the dialplan)" if r.get("soft")
+                                       else f"hangup requested: {hangup_cause(r)}"),
+    "ChannelDestroyed": lambda r: f"destroyed: {hangup_cause(r)}",
     "ChannelVarset": lambda r: f"{r.get('variable', '')}={r.get('value', '')}",
     "PlaybackStarted": lambda r: f"playing {_media(r)}",
     "PlaybackFinished": lambda r: f"played {_media(r)}",
@@ -32,6 +38,19 @@ CHANNEL_EVENTS_DETAIL = {
     "StasisStart": lambda r: "entered app " + r.get("application", ""),
     "StasisEnd": lambda r: "left app " + r.get("application", ""),
 }
+
+
+def hangup_cause(raw: dict) -> str:
+    """The hang-up cause of an event in words: "16 (Normal Clearing)" (Asterisk's cause_txt for causes the kit
+    has no name for)."""
+    cause = raw.get("cause")
+    try:
+        known = int(cause) in CAUSES
+    except (TypeError, ValueError):
+        known = False
+    if not known and raw.get("cause_txt") and cause not in (None, ""):
+        return f"{cause} ({raw['cause_txt']})"
+    return cause_text(cause)
 
 
 def _media(raw: dict) -> str:
@@ -75,6 +94,7 @@ class LiveModel:
         self._channels: dict[str, dict] = {}
         self._bridges: dict[str, dict] = {}
         self._gone: dict[str, float] = {}        # ids removed on an event: a late poll must not revive them
+        self._ended: dict[str, dict] = {}        # the last row of each channel that went (for "it is gone" lines)
         self._listeners: list[Callable[[], None]] = []
         self._last_poll = 0.0
         self._poll_lock = threading.Lock()
@@ -105,6 +125,13 @@ class LiveModel:
             c = self._channels.get(channel_id)
             return dict(c) if c else None
 
+    def ended(self, channel_id: str) -> dict | None:
+        """The last row of a channel that is gone (``ended``: when; ``cause``: the hang-up cause if one was
+        reported); None when it is live or was never seen."""
+        with self._lock:
+            c = self._ended.get(channel_id)
+            return dict(c) if c else None
+
     def listen(self, fn: Callable[[], None]) -> None:
         """Call fn() (no arguments, any thread) after each change."""
         self._listeners.append(fn)
@@ -132,7 +159,7 @@ class LiveModel:
             row = self._channels[cid] = {
                 "id": cid, "name": "", "caller": "", "state": "", "created": parse_time(raw.get("creationtime")),
                 "app": "", "in_app": False, "bridge": None, "last_event": "", "held": False,
-                "hanging_up": False, "seen": now}
+                "muted": False, "moh": False, "hanging_up": False, "cause": None, "seen": now}
         row["seen"] = max(row["seen"], now)
         if raw.get("name"):
             row["name"] = raw["name"]
@@ -169,11 +196,21 @@ class LiveModel:
         return row
 
     def _forget(self, table: dict, ident: str, now: float) -> None:
-        table.pop(ident, None)
+        row = table.pop(ident, None)
+        if table is self._channels:
+            self._remember_end(row, now)
         self._gone[ident] = now
         if len(self._gone) > 5000:
             for k in sorted(self._gone, key=self._gone.get)[:1000]:
                 del self._gone[k]
+
+    def _remember_end(self, row: dict | None, now: float) -> None:
+        if row is None:
+            return
+        self._ended[row["id"]] = dict(row, ended=now)
+        if len(self._ended) > 500:
+            for k in sorted(self._ended, key=lambda k: self._ended[k]["ended"])[:100]:
+                del self._ended[k]
 
     def _on_event(self, ev: "Event") -> None:
         raw, t = ev.raw, ev.type
@@ -194,6 +231,8 @@ class LiveModel:
                 row["in_app"], row["app"] = True, raw.get("application", row["app"])
             elif t == "ChannelHangupRequest" and row is not None:
                 row["hanging_up"] = True
+                if not raw.get("soft") and raw.get("cause") is not None:     # a soft one's "cause" is a flag
+                    row["cause"] = hangup_cause(raw)
             elif t in ("ChannelHold", "ChannelUnhold") and row is not None:
                 row["held"] = t == "ChannelHold"
             elif t == "ChannelEnteredBridge" and row is not None:
@@ -206,6 +245,8 @@ class LiveModel:
                 else:
                     self._forget(self._channels, ch["id"], now)
             elif t == "ChannelDestroyed" and ch:
+                if row is not None and raw.get("cause") is not None:
+                    row["cause"] = hangup_cause(raw)
                 self._forget(self._channels, ch["id"], now)
             elif t == "BridgeDestroyed" and bridge:
                 self._forget(self._bridges, bridge["id"], now)
@@ -220,7 +261,10 @@ class LiveModel:
         if status >= 300:
             return
         parts = path.strip("/").split("/")
-        if method == "POST" and parts == ["bridges"]:
+        if parts[0] == "channels":
+            if not (len(parts) in (2, 3) and self._channel_request(method, parts)):
+                return
+        elif method == "POST" and parts == ["bridges"]:
             self._last_poll = 0.0          # a bridge made over REST sends no BridgeCreated: poll soon
         elif method == "DELETE" and len(parts) == 2 and parts[0] == "bridges":
             with self._lock:               # nor is BridgeDestroyed sent for an empty bridge
@@ -230,6 +274,21 @@ class LiveModel:
         else:
             return
         self._changed()
+
+    def _channel_request(self, method: str, parts: list[str]) -> bool:
+        """Fold what a request of this client did to a channel (no event tells: ARI sends ChannelHold only
+        when the far end holds, and nothing about mute or music on hold); True when something changed."""
+        what = parts[2] if len(parts) == 3 else ("hangup" if method == "DELETE" else "")
+        field = {"hold": "held", "mute": "muted", "moh": "moh", "hangup": "hanging_up"}.get(what)
+        if field is None or method not in ("POST", "DELETE"):
+            return False
+        with self._lock:
+            row = self._channels.get(parts[1])
+            value = method == "POST" or what == "hangup"
+            if row is None or row[field] == value:
+                return False
+            row[field] = value
+        return True
 
     # --- polling (pump threads) -----------------------------------------------------------
     def poll_due(self) -> bool:
@@ -256,7 +315,7 @@ class LiveModel:
                     if self._channels.get(raw["id"], {}).get("seen", 0) < started:
                         self._upsert_channel(raw, started)
                 for cid in [k for k, c in self._channels.items() if k not in ids and c["seen"] < started]:
-                    del self._channels[cid]
+                    self._remember_end(self._channels.pop(cid), started)
                 bids = {b["id"] for b in brs}
                 for raw in brs:
                     if self._bridges.get(raw["id"], {}).get("seen", 0) < started:

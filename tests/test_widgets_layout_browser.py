@@ -1,0 +1,245 @@
+"""The Dashboard's layout in a real browser: JupyterLab + Debian's Chromium (Playwright), two live calls.
+
+Shown at 1280 px (the notebook's full width) and in a narrow panel (~700 px), the page's DOM must
+have no clipped control: every button, dropdown, input and table header inside a widget shows its
+whole text and lies inside its widget's box; the channels table does not scroll sideways; a Local
+channel's ``;1``/``;2`` ending stays visible (the middle of a long name is what gets elided).
+
+Screenshots go to the test's tmp dir; with VICIFAST_UPDATE_SCREENSHOT=1 they also refresh
+docs/dashboard-1280.png and docs/dashboard-narrow.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import vicifast_kit as vk
+from vicifast_kit.lab.simulate import simulate_caller
+
+from client_helpers import cleanup, unique_app, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = {"1280": ROOT / "docs" / "dashboard-1280.png", "narrow": ROOT / "docs" / "dashboard-narrow.png"}
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
+
+#: Everything clipped or out of place in the widgets, as one line each (run in the page).
+LAYOUT_PROBLEMS = r"""
+() => {
+  const out = [];
+  const label = el => (el.innerText || el.value || el.getAttribute('title') || el.tagName).trim().slice(0, 40);
+  const font = el => { const s = getComputedStyle(el); return `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`; };
+  const ctx = document.createElement('canvas').getContext('2d');
+  const widgets = [...document.querySelectorAll('.vk-widget')];
+  if (!widgets.length) return ['no .vk-widget in the page'];
+  for (const w of widgets) {
+    const box = w.getBoundingClientRect();
+    for (const el of w.querySelectorAll('button, select, input, th')) {
+      if (!el.getClientRects().length) continue;                  // not displayed
+      const r = el.getBoundingClientRect();
+      if (el.scrollWidth > el.clientWidth + 1)
+        out.push(`${el.tagName} "${label(el)}" is clipped: ${el.scrollWidth} px of text in ${el.clientWidth} px`);
+      if (el.tagName === 'SELECT' && el.selectedIndex >= 0) {      // a select clips its text without saying so
+        ctx.font = font(el);
+        const s = getComputedStyle(el);
+        const room = el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+        const need = ctx.measureText(el.options[el.selectedIndex].text).width;
+        if (need > room + 1) out.push(`select "${label(el)}" is clipped: ${need | 0} px of text in ${room | 0} px`);
+      }
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        out.push(`${el.tagName} "${label(el)}" lies outside its widget (${w.className.match(/vk-[\w-]+/g)})`);
+    }
+    for (const s of w.querySelectorAll('.vk-scroll'))
+      if (s.scrollWidth > s.clientWidth + 1)
+        out.push(`a table in ${w.className.match(/vk-[\w-]+/g)} scrolls sideways: ${s.scrollWidth} > ${s.clientWidth}`);
+  }
+  return out;
+}
+"""
+
+#: The endings of the channel names as the eye sees them: the text of each name cell's visible end.
+VISIBLE_ENDINGS = r"""
+() => [...document.querySelectorAll('.vk-channels tr[data-channel] td:first-child')].map(td => {
+  const tail = td.querySelector('.vk-tail') || td;
+  const t = tail.getBoundingClientRect(), c = td.getBoundingClientRect();
+  const shown = t.right <= c.right + 1 && t.left >= c.left - 1 && tail.scrollWidth <= tail.clientWidth + 1;
+  return {text: td.innerText.trim(), tail: tail.innerText.trim(), shown, title: td.getAttribute('title')};
+})
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook(app: str) -> dict:
+    source = ("import vicifast_kit as vk\n"
+              f"ari = vk.connect(app={app!r})\n"
+              "ari.dashboard()")
+    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                       "source": source}],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                        "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """JupyterLab on a free port with a token, in its own session; the whole group is killed after."""
+    port, token = free_port(), secrets.token_hex(16)
+    for d in ("config", "runtime", "settings", "workspaces"):
+        (tmp_path / d).mkdir()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_PLATFORM_DIRS="1")
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield base, token, tmp_path
+    finally:
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()
+
+
+def check_layout(page, dash, tmp: Path, name: str) -> dict:
+    """Screenshot the dashboard (tmp dir; docs/ when asked) and assert that nothing in it is clipped."""
+    page.wait_for_timeout(1200)                       # the 1 s clocks and the 2 s poll settle
+    width = dash.evaluate("el => el.getBoundingClientRect().width")
+    shot = tmp / f"dashboard-{name}.png"
+    dash.screenshot(path=str(shot))
+    print(f"{name}: the dashboard is {width:.0f} px wide; screenshot {shot}")
+    if os.environ.get("VICIFAST_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, SCREENSHOTS[name])
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert problems == [], f"at {name} ({width:.0f} px):\n" + "\n".join(problems)
+    names = page.evaluate(VISIBLE_ENDINGS)
+    hidden = [n for n in names if not n["shown"]]
+    assert not hidden, f"at {name}: the end of these channel names is cut: {hidden}"
+    endings = {n["tail"][-2:] for n in names}
+    assert {";1", ";2"} <= endings, f"at {name}: {names}"
+    assert all(n["title"] and n["title"].split("\n")[0].endswith(n["tail"]) for n in names), names   # full name on hover
+    return {"width": width, "shot": shot}
+
+
+def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
+    base, token, tmp = jupyterlab
+    app = unique_app("layout")
+    (tmp / "layout.ipynb").write_text(json.dumps(notebook(app)))
+    ari = vk.connect(app=unique_app("layout-test"))        # the test's own client: places and ends the calls
+    callers, bridge = [], None
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
+        try:
+            page.goto(f"{base}/lab/tree/layout.ipynb?token={token}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)   # the kernel is ready
+            page.keyboard.press("Control+b")                   # the file browser closed: the notebook is the page
+            dash = page.locator(".vk-dashboard")
+            for attempt in range(3):       # a run pressed while the session still connects is lost: retry
+                page.locator(".jp-Notebook .jp-Cell").first.click()
+                page.keyboard.press("Shift+Enter")
+                try:
+                    dash.wait_for(timeout=15_000)
+                    break
+                except playwright_api.TimeoutError:
+                    if attempt == 2:
+                        raise
+            wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
+            # Two callers; the newer one (the one the control follows) answered and in a bridge.
+            for _ in range(2):
+                callers.append(simulate_caller(ari, app=app, duration=60))
+                time.sleep(0.3)
+            ours = [wait_until(lambda c=c: next((x for x in ari.channels.list()
+                                                 if x.name == c.name[:-1] + "2"), None), timeout=5)
+                    for c in callers]
+            newest = ours[-1]
+            ari.channels.answer(newest.id)
+            bridge = ari.bridges.create(type="mixing", name="layout-room")
+            bridge.add_channel(channel=newest.id)
+            for c in ours + callers:                            # all four halves in the table
+                dash.locator(f"tr[data-channel='{c.id}']").wait_for(timeout=6_000)
+            page.wait_for_function(
+                "id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
+                "return r && r.innerText.includes('Up') && r.innerText.includes('bridge'); }",
+                arg=newest.id, timeout=6_000)
+            dash.locator(".vk-bridges tbody tr").first.wait_for(timeout=6_000)
+            dash.locator(".vk-callflow svg text", has_text="ChannelEnteredBridge").first.wait_for(timeout=6_000)
+            no_news = page.get_by_role("button", name="No")       # JupyterLab's "news?" toast
+            if no_news.count():
+                no_news.first.click()
+            wide = check_layout(page, dash, tmp, "1280")
+            assert wide["width"] > 1000
+            # The two columns side by side at this width: the control is right of the channels.
+            ch_box = dash.locator(".vk-channels").bounding_box()
+            ctl_box = dash.locator(".vk-control").bounding_box()
+            assert ctl_box["x"] >= ch_box["x"] + ch_box["width"] - 1
+
+            # A narrow panel: the notebook at ~700 px (the page made narrower; the panel follows).
+            page.set_viewport_size({"width": 880, "height": 2600})
+            page.wait_for_function("() => document.querySelector('.vk-dashboard').getBoundingClientRect().width < 760")
+            narrow = check_layout(page, dash, tmp, "narrow")
+            assert 600 <= narrow["width"] <= 760, narrow
+        except BaseException:
+            page.screenshot(path=str(tmp / "failure.png"), full_page=True)
+            print("saved", tmp / "failure.png")
+            raise
+        finally:
+            browser.close()
+            for c in ari.channels.list():
+                if any(c.name.startswith(x.name.rsplit(";", 1)[0]) for x in callers):
+                    try:
+                        c.hangup()
+                    except vk.ARIError:
+                        pass
+            if bridge is not None:
+                try:
+                    bridge.destroy()
+                except vk.ARIError:
+                    pass
+            cleanup(ari)
+            ari.close()
