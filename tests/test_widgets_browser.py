@@ -145,6 +145,10 @@ def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
             moved += [b.id for b in ari.bridges.list() if ours.id in b.channels]
             assert moved
             dash.locator("svg text", has_text="addChannel").first.wait_for(timeout=5_000)
+            dash.locator(".vk-listen-button").click()             # hear the call in the page
+            dash.locator(".vk-listen .vk-audio-state", has_text="live").wait_for(timeout=10_000)
+            page.wait_for_function("() => Number(document.querySelector('.vk-listen').dataset.frames || 0) > 50",
+                                   timeout=10_000)
             no_news = page.get_by_role("button", name="No")       # JupyterLab's "news?" toast
             if no_news.count():
                 no_news.first.click()

@@ -7,6 +7,7 @@ object's handle with the id bound.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import json
@@ -15,6 +16,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -108,6 +110,18 @@ class Surface:
 
 
 _SURFACES: dict[str, Surface] = {}
+#: Clients not closed yet: closed at interpreter exit (a kernel restart), so their calls' media is removed.
+_LIVE_CLIENTS: "weakref.WeakSet[ARIClient]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_clients() -> None:
+    for client in list(_LIVE_CLIENTS):
+        try:
+            client.close()
+        except Exception:
+            pass
+
 _SURFACES_LOCK = threading.Lock()
 
 
@@ -156,6 +170,8 @@ class ARIClient:
         self._stream = None
         #: Open media streams (ch.media(), ch.listen()): close() ends them first.
         self._media_streams: set = set()
+        #: Called first by close(), while requests still work (a Phone hangs up its call there).
+        self._closers: list[Callable[[], Any]] = []
         try:
             self._surface = self._load_surface()
             self._api = self._surface.api
@@ -173,6 +189,9 @@ class ARIClient:
         except BaseException:
             self.close()
             raise
+        from .media.wiring import remove_orphans     # what a kernel that died left in the lab
+        remove_orphans(self)
+        _LIVE_CLIENTS.add(self)
         log.info("Connected to ARI at %s as %s, app %r", self.url, self.user, self.app)
 
     # --- the server's description -------------------------------------------------------
@@ -341,6 +360,11 @@ class ARIClient:
         """Close the websocket and stop every thread this client started."""
         if self._closed:
             return
+        for closer in list(self._closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("Could not close %r", closer)
         for media in list(self._media_streams):
             try:
                 media.close()

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import uuid
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 from ..causes import cause_text
@@ -250,3 +251,33 @@ def open_bridge(client: "ARIClient", bridge: "Bridge", format: str = "slin16", *
                 timeout: float = 10.0) -> MediaStream:
     """Join a bridge's conversation as one more party (see Bridge.media)."""
     return _open(client, None, format, buffer_seconds, timeout, listen=False, into=bridge)
+
+
+def remove_orphans(client: "ARIClient", min_age: float = 30.0) -> int:
+    """Destroy the kit's own bridges left empty (older than `min_age` s) by a client that died; returns how many.
+
+    A kernel that is restarted closes its clients (and so its media) at exit; one that is killed cannot:
+    its media channels hang up with their websockets, and their empty bridges are removed here, at the
+    next connect. (Asterisk keeps an application registered while it holds channels, so whether the
+    app of a leftover channel is still connected cannot be told: channels are left to their own ends.)
+    """
+    try:
+        bridges = client.request("GET", "/bridges") or []
+    except (ARIError, ConnectionError):
+        return 0
+    removed = 0
+    now = datetime.now(timezone.utc)
+    for br in bridges:
+        if not br["id"].startswith("kit-") or br.get("channels"):
+            continue
+        try:
+            age = (now - datetime.strptime(br.get("creationtime", ""), "%Y-%m-%dT%H:%M:%S.%f%z")).total_seconds()
+        except ValueError:
+            continue
+        if age >= min_age:
+            with contextlib.suppress(ARIError, ConnectionError):
+                client.request("DELETE", f"/bridges/{br['id']}")
+                removed += 1
+    if removed:
+        log.info("Removed %d empty media bridges left in the lab by a client that is gone", removed)
+    return removed

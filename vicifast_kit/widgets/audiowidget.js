@@ -95,7 +95,7 @@ function render({ model, el: root }) {
   volume.type = "range"; volume.min = "0"; volume.max = "2"; volume.step = "0.05";
   volume.value = String(model.get("volume")); volume.title = "Volume";
   controls.append(start, mute, volume, figures);
-  box.append(head, meter, controls);
+  box.append(head, meter, controls, status, error);
 
   let ctx = null, gain = null, analyser = null, next = 0, frames = 0, underruns = 0, lastFrame = 0, lead = LEAD;
   const ear = new Onsets(), mouth = new Onsets();

@@ -125,7 +125,9 @@ class CallControl(LiveWidget):
     def _choose(self, channels: list[dict]) -> str:
         if self._pinned:
             return self._pinned
-        mine = [(c["created"], c["id"]) for c in channels if c["in_app"] and not c["hanging_up"]]
+        # the kit's own channels (media, snoop, phone: ids "kit-...") are never "the newest call"
+        mine = [(c["created"], c["id"]) for c in channels
+                if c["in_app"] and not c["hanging_up"] and not c["id"].startswith("kit-")]
         # Only forward: a call that arrived later than the one shown. When the shown call ends the panel
         # stays on it (gone) rather than jump to an older caller a second click would hang up.
         if mine and (self._current is None or mine[-1] > self._current):

@@ -98,8 +98,9 @@ class Dashboard(LiveWidget):
                  f'<span>app <b class="vk-mono" style="color:#fff">{esc(self.ari.app)}</b></span>'
                  f'<span><span style="color:{dot}">●</span> {"connected" if up else "reconnecting…"} to '
                  f'<span class="vk-mono">{esc(self.ari.url)}</span></span>'
-                 f'<span style="margin-left:auto">{len(chans)} channels · '
-                 f'{sum(c["in_app"] for c in chans)} in the app · {len(self.model.bridges())} bridges · '
+                 f'<span style="margin-left:auto">{len(chans)} channel{"" if len(chans) == 1 else "s"} · '
+                 f'{sum(c["in_app"] for c in chans)} in the app · {len(self.model.bridges())} '
+                 f'bridge{"" if len(self.model.bridges()) == 1 else "s"} · '
                  f'{time.strftime("%H:%M:%S")}</span></div>')
         return show_html(self.header, value)
 

@@ -36,16 +36,20 @@ class Phone(AudioWidget):
     mic_muted = T.Bool(False).tag(sync=True)
 
     def __init__(self, ari: "ARIClient", number: str = "9000", *, caller_id: str = '"Learner" <5550100>',
-                 join: "Bridge | str | None" = None, app: str | None = None, patience: float = 60.0) -> None:
+                 join: "Bridge | str | None" = None, app: str | None = None, patience: float = 60.0,
+                 max_duration: float = 3600.0) -> None:
         super().__init__(ari, kind="phone", number=str(number), caller_id=caller_id)
         self.app = app or ari.app          # whose app a number that is not special reaches
         self.patience = patience
+        #: The call ends by itself after this many seconds (so a kernel that was killed leaves no call behind).
+        self.max_duration = max_duration
         self.join = ari.handle("Bridge", join) if isinstance(join, str) else join
         #: The phone's own channel in the lab (the Local channel's ;1 half, or the media channel when joined).
         self.channel: "Channel | None" = None
         self._calling: threading.Thread | None = None
-        self.title = f"Phone ({'joins bridge ' + self.join.id if self.join else NUMBERS})"
-        self.status = "Press Call." if not self.join else "Press Call to join the bridge."
+        ari._closers.append(self.close)     # the client's close (and a kernel restart) hangs the phone up
+        self.title = f"Phone: joins bridge {self.join.id}" if self.join else "Phone"
+        self.status = "Press Call to join the bridge." if self.join else f"Press Call. Numbers: {NUMBERS}."
 
     # --- actions (the buttons, or code) ---------------------------------------------------------------
     def call(self, number: str | None = None) -> None:
@@ -75,7 +79,9 @@ class Phone(AudioWidget):
             self.channel = self.ari.handle("Channel", ident)
             self.ari.channels.originate(endpoint=f"Local/{self.number}@inbound/n", app=self.ari.app,
                                         channel_id=ident, caller_id=self.caller_id, formats=CALL_FORMATS,
-                                        timeout=max(1, int(self.patience)), variables={"VICIFAST_APP": self.app})
+                                        timeout=max(1, int(self.patience)),
+                                        variables={"VICIFAST_APP": self.app,
+                                                   "TIMEOUT(absolute)": str(int(self.max_duration))})
             ev = self.ari._events.take(("StasisStart", "ChannelDestroyed"), timeout=self.patience + 5,
                                        key=self.channel.key, what=f"{self.number} to answer")
             if self._closing.is_set() or self.state != "ringing":
@@ -144,4 +150,6 @@ class Phone(AudioWidget):
             self.hangup()
         if self._calling is not None and self._calling is not threading.current_thread():
             self._calling.join(5)
+        with contextlib.suppress(ValueError):
+            self.ari._closers.remove(self.close)
         super().close()
