@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-import vicifast_kit as vk
 from vicifast_kit import audio
 from vicifast_kit.widgets import Listen, Phone
 

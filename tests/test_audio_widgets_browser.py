@@ -16,27 +16,19 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
 
 import vicifast_kit as vk
 from vicifast_kit import audio
 
+from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
+from browser_helpers import ARGS, CHROMIUM, dismiss_news
 from client_helpers import cleanup, unique_app, wait_until
-from test_widgets_browser import ARGS, CHROMIUM, ROOT, jupyterlab, playwright_api  # noqa: F401  (fixture)
 
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               "--autoplay-policy=no-user-gesture-required"]
 SCREENSHOT = ROOT / "docs" / "phone.png"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
-
-
-def notebook(cells: list[str]) -> dict:
-    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
-                      for c in cells],
-            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                        "name": "python3"}},
-            "nbformat": 4, "nbformat_minor": 5}
+pytestmark = requires_chromium
 
 
 def data(locator, name: str) -> str:
@@ -160,9 +152,7 @@ def test_listen_and_phone_in_the_page(jupyterlab):
             figures["beep_hz"] = audio.dominant_frequency(heard, 16000)
             agent.locator("button.vk-phone-key", has_text="5").click()
             assert callee.wait_for("ChannelDtmfReceived", timeout=10).digit == "5"
-            no_news = page.get_by_role("button", name="No")       # JupyterLab's "news?" toast
-            if no_news.count():
-                no_news.first.click()
+            dismiss_news(page)
             shot = tmp / "phone.png"                              # both phones live, Listen on
             page.locator(".jp-Notebook").screenshot(path=str(shot))
             if os.environ.get("VICIFAST_UPDATE_SCREENSHOT") == "1":

@@ -14,33 +14,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-
-import pytest
-import requests
 
 import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
+from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
+from browser_helpers import ARGS, CHROMIUM, dismiss_news
 from client_helpers import cleanup, unique_app, wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = requires_chromium
 SCREENSHOTS = {"1280": ROOT / "docs" / "dashboard-1280.png", "narrow": ROOT / "docs" / "dashboard-narrow.png"}
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
-
-#: Everything clipped or out of place in the widgets, as one line each (run in the page).
 LAYOUT_PROBLEMS = r"""
 () => {
   const out = [];
@@ -85,66 +72,6 @@ VISIBLE_ENDINGS = r"""
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def notebook(app: str) -> dict:
-    source = ("import vicifast_kit as vk\n"
-              f"ari = vk.connect(app={app!r})\n"
-              "ari.dashboard()")
-    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                       "source": source}],
-            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                        "name": "python3"}},
-            "nbformat": 4, "nbformat_minor": 5}
-
-
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """JupyterLab on a free port with a token, in its own session; the whole group is killed after."""
-    port, token = free_port(), secrets.token_hex(16)
-    for d in ("config", "runtime", "settings", "workspaces"):
-        (tmp_path / d).mkdir()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               JUPYTER_PLATFORM_DIRS="1")
-    log = open(tmp_path / "jupyterlab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={tmp_path}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
-            time.sleep(0.2)
-        yield base, token, tmp_path
-    finally:
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        log.close()
-
-
 def check_layout(page, dash, tmp: Path, name: str) -> dict:
     """Screenshot the dashboard (tmp dir; docs/ when asked) and assert that nothing in it is clipped."""
     page.wait_for_timeout(1200)                       # the 1 s clocks and the 2 s poll settle
@@ -168,7 +95,7 @@ def check_layout(page, dash, tmp: Path, name: str) -> dict:
 def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
     base, token, tmp = jupyterlab
     app = unique_app("layout")
-    (tmp / "layout.ipynb").write_text(json.dumps(notebook(app)))
+    (tmp / "layout.ipynb").write_text(json.dumps(notebook([f"import vicifast_kit as vk\nari = vk.connect(app={app!r})\nari.dashboard()"])))
     ari = vk.connect(app=unique_app("layout-test"))        # the test's own client: places and ends the calls
     callers, bridge = [], None
     with playwright_api.sync_playwright() as pw:
@@ -209,9 +136,7 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
                 arg=newest.id, timeout=6_000)
             dash.locator(".vk-bridges tbody tr").first.wait_for(timeout=6_000)
             dash.locator(".vk-callflow svg text", has_text="ChannelEnteredBridge").first.wait_for(timeout=6_000)
-            no_news = page.get_by_role("button", name="No")       # JupyterLab's "news?" toast
-            if no_news.count():
-                no_news.first.click()
+            dismiss_news(page)
             wide = check_layout(page, dash, tmp, "1280")
             assert wide["width"] > 1000
             # The two columns side by side at this width: the control is right of the channels.

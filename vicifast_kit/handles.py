@@ -183,7 +183,7 @@ class Playback(Handle):
 
 
 def _recording_audio(handle: Handle, title: str | None) -> "Audio":
-    from .audio import Audio, recording_audio
+    from .audio import recording_audio
     name = handle.raw.get("name", "")
     data = handle._client.request("GET", f"/recordings/stored/{name}/file")
     return recording_audio(data, handle.raw.get("format", "wav"), title=name if title is None else title)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 from ..causes import cause_text
-from ..errors import ARIError, ClientClosed, MediaUnavailable, NotFound, ServerError, UnprocessableEntity, WaitTimeout
+from ..errors import ARIError, ClientClosed, MediaUnavailable, NotFound, UnprocessableEntity, WaitTimeout
 from .stream import MediaStream, wire_format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +53,7 @@ def _media_channel(client: "ARIClient", fmt_name: str, timeout: float) -> tuple[
     try:
         ch = client.channels.external_media(app=client.app, channel_id=media_id, transport="websocket",
                                             encapsulation="none", connection_type="server", format=fmt_name)
-    except (ServerError, UnprocessableEntity, ARIError) as e:
+    except ARIError:
         if _websocket_media_missing(client):
             raise MediaUnavailable(
                 "This Asterisk has no WebSocket media: the module chan_websocket is not loaded. The kit's lab "

@@ -1,0 +1,99 @@
+"""What the real-browser tests share: Debian's Chromium driven by Playwright, and a private JupyterLab.
+
+Imported by tests/test_*browser.py. Chromium is Debian's (/usr/bin/chromium; `playwright install`
+cannot download a browser here); JupyterLab runs on a free port with its own token and folders, and
+is stopped after the test with its kernels shut down first (so they close their calls, as a user's
+restart would), then its whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+requires_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (scripts/setup)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook(cells: list[str]) -> dict:
+    """A notebook of code cells (nbformat 4) for the Python 3 kernel."""
+    return {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                      for c in cells],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                        "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def dismiss_news(page) -> None:
+    """Close JupyterLab's "news?" toast if it shows (it covers the bottom right corner)."""
+    no_news = page.get_by_role("button", name="No")
+    if no_news.count():
+        no_news.first.click()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """JupyterLab on a free port with a token, in its own session: yields (base URL, token, its root folder)."""
+    port, token = free_port(), secrets.token_hex(16)
+    for d in ("config", "runtime", "settings", "workspaces"):
+        (tmp_path / d).mkdir()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTER_PLATFORM_DIRS="1")
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield base, token, tmp_path
+    finally:
+        try:        # kernels first, gracefully: they close their clients (and calls) at exit
+            for kernel in requests.get(f"{base}/api/kernels", params={"token": token}, timeout=5).json():
+                requests.delete(f"{base}/api/kernels/{kernel['id']}", params={"token": token}, timeout=30)
+        except (requests.RequestException, ValueError):
+            pass
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()
