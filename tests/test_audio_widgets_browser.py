@@ -80,7 +80,8 @@ def report(figures: dict) -> None:
           f"({figures['clock_underruns']} with frames on time: the output clock jumped); "
           f"kernel CPU per live Phone {figures['kernel_cpu_per_phone'] * 100:.1f} % of a core; "
           f"the fake microphone's beep heard at {figures['beep_hz']:.0f} Hz; frames reached the page with gaps "
-          f"{figures['gaps']}")
+          f"{figures['gaps']}; page to kernel p50 {figures['to_kernel']} ms; "
+          f"kernel to page {figures['to_page']}")
 
 
 def test_listen_and_phone_in_the_page(jupyterlab):
@@ -169,6 +170,8 @@ def test_listen_and_phone_in_the_page(jupyterlab):
             figures["mouth_to_ear_ms"] = float(data(echo, "latencyMs"))
             figures["lead_ms"] = float(data(echo, "leadMs") or 0)
             figures["clock_underruns"] = int(data(echo, "clockUnderruns") or 0)
+            figures["to_kernel"] = data(echo, "toKernelP50Ms")
+            figures["to_page"] = f"p50 {data(echo, 'toPageP50Ms')} ms, p99 {data(echo, 'toPageP99Ms')} ms"
             figures["gaps"] = f"p99 {data(echo, 'gapP99Ms')} ms, max {data(echo, 'gapMaxMs')} ms"
             figures["kernel_cpu_per_phone"] = max(0.0, cpu_live - idle_cpu) / 2     # two phones were live
             figures["plain_round_trip_ms"] = plain_round_trip(test)

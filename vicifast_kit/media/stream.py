@@ -129,6 +129,9 @@ class MediaStream:
         self.dtmf: list[str] = []
         self.errors: list[str] = []
         self._outbox: collections.deque = collections.deque()
+        self._live_until = 0.0       # when what send_live() queued will have been played (monotonic)
+        #: Frames send_live() dropped to keep a live source's delay short.
+        self.live_dropped = 0
         self._out_cond = threading.Condition()
         self._send_lock = threading.Lock()
         self._xoff = False
@@ -300,6 +303,23 @@ class MediaStream:
         if not wire:
             return
         self._enqueue(wire)
+
+    def send_live(self, pcm: bytes, max_lead: float = 0.06) -> bool:
+        """Send audio from a live source (a microphone) keeping at most max_lead s waiting in Asterisk; False if dropped.
+
+        A live source runs on its own clock, which drifts from Asterisk's and arrives in bursts: sent
+        with send(), what waits in Asterisk's queue (and so the delay) only grows. Here a frame that
+        would make the wait longer than max_lead is dropped instead (counted in live_dropped).
+        """
+        now = time.monotonic()
+        if self._live_until < now:          # all sent so far has been played: the queue ran dry
+            self._live_until = now
+        if self._live_until - now > max_lead:
+            self.live_dropped += 1
+            return False
+        self._live_until += len(pcm) / 2 / self.rate
+        self.send(pcm)
+        return True
 
     def _enqueue(self, item: bytes | str) -> None:
         with self._out_cond:

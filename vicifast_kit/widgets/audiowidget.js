@@ -100,7 +100,8 @@ function render({ model, el: root }) {
   let ctx = null, gain = null, analyser = null, next = 0, frames = 0, underruns = 0, lastFrame = 0, lead = LEAD;
   const ear = new Onsets(), mouth = new Onsets();
   const gaps = [];                // ms between frames arriving from the kernel (the last 3000)
-  let clockUnderruns = 0;         // underruns while frames arrived in time (the audio output's clock jumped)
+  let clockUnderruns = 0;
+  let skipped = 0;                // frames dropped to keep the playout delay short after a burst         // underruns while frames arrived in time (the audio output's clock jumped)
   let micStream = null, micNode = null, micSource = null, sentFrames = 0;
 
   function ensureContext() {
@@ -141,6 +142,10 @@ function render({ model, el: root }) {
     const source = c.createBufferSource();
     source.buffer = audioBuffer;
     source.connect(gain);
+    if (next - c.currentTime > lead + 0.08) {   // frames came in a burst: drop one to catch up
+      skipped++;
+      return;
+    }
     if (next < c.currentTime + 0.005) {
       if (frames > 1) {                 // the audio ran dry: count it, and keep more in hand from now on
         underruns++;
@@ -154,8 +159,12 @@ function render({ model, el: root }) {
     next += samples.length / rate;
   }
 
+  const toPage = [];              // ms from the kernel's send to the page (same machine, same wall clock)
   model.on("msg:custom", (msg, buffers) => {
-    if (msg && msg.t === "a" && buffers && buffers.length) play(buffers[0]);
+    if (msg && msg.t === "a" && buffers && buffers.length) {
+      if (msg.at) { toPage.push(Date.now() - msg.at); if (toPage.length > 3000) toPage.shift(); }
+      play(buffers[0]);
+    }
   });
 
   // --- the Phone: number, Call/Hang up, keypad, microphone --------------------------------------
@@ -200,7 +209,7 @@ function render({ model, el: root }) {
         for (let i = 0; i < frame.length; i++) f[i] = frame[i] / 32768;
         mouth.feed(dbOf(f), performance.now());
         if (model.get("state") === "live" && !model.get("mic_muted")) {
-          model.send({ t: "mic" }, undefined, [frame.buffer]);
+          model.send({ t: "mic", at: Date.now() }, undefined, [frame.buffer]);
           sentFrames++;
         }
       });
@@ -274,6 +283,12 @@ function render({ model, el: root }) {
     }
     const lat = latency();
     box.dataset.frames = String(frames);
+    box.dataset.toKernelP50Ms = model.get("to_kernel_ms_p50") >= 0 ? model.get("to_kernel_ms_p50").toFixed(0) : "";
+    if (toPage.length) {
+      const t = [...toPage].sort((a, b) => a - b);
+      box.dataset.toPageP50Ms = t[Math.floor(t.length / 2)].toFixed(0);
+      box.dataset.toPageP99Ms = t[Math.floor(t.length * 0.99)].toFixed(0);
+    }
     if (gaps.length) {
       const g = [...gaps].sort((a, b) => a - b);
       box.dataset.gapP99Ms = g[Math.floor(g.length * 0.99)].toFixed(0);
@@ -281,6 +296,7 @@ function render({ model, el: root }) {
     }
     box.dataset.underruns = String(underruns);
     box.dataset.clockUnderruns = String(clockUnderruns);
+    box.dataset.skipped = String(skipped);
     box.dataset.sent = String(sentFrames);
     box.dataset.latencyMs = lat === null ? "" : lat.toFixed(0);
     box.dataset.leadMs = ctx ? Math.max(0, (next - ctx.currentTime) * 1000).toFixed(0) : "";

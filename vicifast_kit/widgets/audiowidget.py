@@ -9,8 +9,10 @@ what the widget built in the lab.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,8 @@ class AudioWidget(anywidget.AnyWidget):
     rate = T.Int(16000).tag(sync=True)
     muted = T.Bool(False).tag(sync=True)
     volume = T.Float(1.0).tag(sync=True)
+    #: Median ms the page's microphone frames take to reach the kernel (updated every second of audio).
+    to_kernel_ms_p50 = T.Float(-1.0).tag(sync=True)
 
     def __init__(self, ari: "ARIClient", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -55,6 +59,8 @@ class AudioWidget(anywidget.AnyWidget):
         self.page_stats: dict = {}
         #: Frames sent to the page.
         self.frames_out = 0
+        #: ms each of the page's last microphone frames took to reach the kernel (page and kernel share a clock).
+        self.to_kernel_ms: collections.deque = collections.deque(maxlen=3000)
         self.on_msg(self._on_page_message)
 
     # --- kernel -> page ------------------------------------------------------------------------
@@ -75,7 +81,7 @@ class AudioWidget(anywidget.AnyWidget):
             for frame in stream.frames():
                 if self._closing.is_set():
                     break
-                self.send({"t": "a"}, buffers=[frame])
+                self.send({"t": "a", "at": time.time() * 1000}, buffers=[frame])
                 self.frames_out += 1
         except Exception as e:      # the page must say why the sound stopped
             log.exception("The %s widget's audio pump failed", self.kind)
@@ -94,6 +100,11 @@ class AudioWidget(anywidget.AnyWidget):
         if kind == "stats":
             self.page_stats = {k: v for k, v in content.items() if k != "t"}
         else:
+            if "at" in content:
+                self.to_kernel_ms.append(time.time() * 1000 - content["at"])
+                if len(self.to_kernel_ms) % 50 == 0:
+                    trips = sorted(self.to_kernel_ms)
+                    self.to_kernel_ms_p50 = round(trips[len(trips) // 2], 1)
             self._on_message(kind, content, buffers)
 
     def _on_message(self, kind: str, content: dict, buffers: list) -> None:
@@ -119,8 +130,10 @@ class AudioWidget(anywidget.AnyWidget):
 
     def snapshot(self) -> dict:
         """What the widget shows, as plain data (state, status, error, frames sent, the page's figures)."""
+        trips = sorted(self.to_kernel_ms)
         return {"kind": self.kind, "title": self.title, "state": self.state, "status": self.status,
-                "error": self.error or self.page_error, "frames_out": self.frames_out, "page": dict(self.page_stats)}
+                "error": self.error or self.page_error, "frames_out": self.frames_out, "page": dict(self.page_stats),
+                "to_kernel_ms_p50": trips[len(trips) // 2] if trips else None}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.title!r} {self.state}>"

@@ -135,7 +135,7 @@ class Phone(AudioWidget):
             stream = self.stream
             if stream is not None and buffers and self.state == "live" and not stream.closed:
                 with contextlib.suppress(Exception):
-                    stream.send(bytes(buffers[0]))
+                    stream.send_live(bytes(buffers[0]))     # a microphone: keep the delay short
         elif kind == "call":
             self.call(content.get("number") or None)
         elif kind == "hangup":
