@@ -9,6 +9,7 @@ restart would), then its whole process group.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -42,6 +43,35 @@ def notebook(cells: list[str]) -> dict:
             "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                                         "name": "python3"}},
             "nbformat": 4, "nbformat_minor": 5}
+
+
+def open_and_run(page, base: str, token: str, name: str, cells: int, shown, hide_files: bool = False) -> None:
+    """Open notebook `name` in JupyterLab, wait for its kernel, run its first `cells` cells until `shown` appears.
+
+    A run pressed while the session still connects is lost, so it is tried up to three times.
+    """
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)     # the kernel is ready
+    if hide_files:
+        page.keyboard.press("Control+b")          # the file browser closed: room for the widgets
+    for attempt in range(3):
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        for _ in range(cells):
+            page.keyboard.press("Shift+Enter")
+        try:
+            shown.wait_for(timeout=20_000)
+            return
+        except playwright_api.TimeoutError:
+            if attempt == 2:
+                raise
+
+
+def report_failure(page, tmp: Path) -> None:
+    """Save a screenshot of the page and print its text (for a failed browser test)."""
+    page.screenshot(path=str(tmp / "failure.png"))
+    print("page text:", page.locator("body").inner_text()[-3000:])
+    print("saved", tmp / "failure.png")
 
 
 def dismiss_news(page) -> None:

@@ -71,6 +71,15 @@ class Lab:
         return near_ch, far_ch
 
 
+    def bridged_pairs(self, a: str = "5557101", b: str = "5557102"):
+        """Two pair() calls whose near halves talk in one mixing bridge: (bridge, (near_a, far_a), (near_b, far_b))."""
+        pair_a, pair_b = self.pair(a), self.pair(b)
+        bridge = self.ari.bridges.create(type="mixing")
+        bridge.add_channel(channel=[pair_a[0], pair_b[0]])
+        wait_until(lambda: len(bridge.get().channels) == 2)
+        return bridge, pair_a, pair_b
+
+
 def wait_until(pred, timeout: float = 5.0, step: float = 0.05):
     """Poll pred() until it is truthy (returns it) or fail the test."""
     deadline = time.monotonic() + timeout

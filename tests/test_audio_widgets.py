@@ -144,14 +144,10 @@ def test_phone_that_nobody_answers_gives_up_and_says_so(lab):
 
 
 def test_phone_joins_a_bridge_as_a_supervisor(lab):
-    ari = lab.ari
-    near_a, far_a = lab.pair("5557301")
-    near_b, far_b = lab.pair("5557302")
-    br = ari.bridges.create(type="mixing")
+    br, (near_a, far_a), (near_b, far_b) = lab.bridged_pairs("5557301", "5557302")
     try:
-        br.add_channel(channel=[near_a, near_b])
         far_a.play(media="tone:500")
-        phone = Phone(ari, join=br)
+        phone = Phone(lab.ari, join=br)
         page = PageSink(phone)
         phone.call()
         wait_until(lambda: phone.state == "live", timeout=10)

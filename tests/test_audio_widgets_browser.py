@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -22,7 +21,7 @@ import vicifast_kit as vk
 from vicifast_kit import audio
 
 from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news
+from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure
 from client_helpers import cleanup, unique_app, wait_until
 
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -106,19 +105,7 @@ def test_listen_and_phone_in_the_page(jupyterlab):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + MEDIA_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         try:
-            page.goto(f"{base}/lab/tree/audio.ipynb?token={token}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
-            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)
-            for attempt in range(3):
-                page.locator(".jp-Notebook .jp-Cell").first.click()
-                for _ in cells:
-                    page.keyboard.press("Shift+Enter")
-                try:
-                    page.locator(".vk-phone").nth(1).wait_for(timeout=20_000)
-                    break
-                except playwright_api.TimeoutError:
-                    if attempt == 2:
-                        raise
+            open_and_run(page, base, token, "audio.ipynb", len(cells), page.locator(".vk-phone").nth(1))
             widgets = page.locator(".jp-OutputArea-output")
             listen = widgets.filter(has=page.locator(".vk-listen")).first
             echo = widgets.filter(has=page.locator(".vk-phone")).nth(0)
@@ -192,9 +179,7 @@ def test_listen_and_phone_in_the_page(jupyterlab):
             wait_until(lambda: not kernels_things(), timeout=15)
 
         except BaseException:
-            page.screenshot(path=str(tmp / "failure.png"))
-            print("page text:", page.locator("body").inner_text()[-3000:])
-            print("saved", tmp / "failure.png")
+            report_failure(page, tmp)
             raise
         finally:
             browser.close()

@@ -121,13 +121,8 @@ def test_close_twice_and_use_after_close(lab):
 
 
 def test_listen_hears_both_sides_of_a_bridged_call_without_moving_it(lab):
-    ari = lab.ari
-    near_a, far_a = lab.pair("5557101")
-    near_b, far_b = lab.pair("5557102")
-    br = ari.bridges.create(type="mixing")
+    br, (near_a, far_a), (near_b, far_b) = lab.bridged_pairs("5557101", "5557102")
     try:
-        br.add_channel(channel=[near_a, near_b])
-        wait_until(lambda: len(br.get().channels) == 2)
         far_a.play(media="tone:440")             # what near_a hears from its own side
         far_b.play(media="tone:1200")            # what the bridge sends to near_a
         with near_a.listen() as tap:
@@ -142,13 +137,8 @@ def test_listen_hears_both_sides_of_a_bridged_call_without_moving_it(lab):
 
 
 def test_media_joins_the_bridge_a_call_is_already_in(lab):
-    ari = lab.ari
-    near_a, far_a = lab.pair("5557201")
-    near_b, far_b = lab.pair("5557202")
-    br = ari.bridges.create(type="mixing")
+    br, (near_a, far_a), (near_b, far_b) = lab.bridged_pairs("5557201", "5557202")
     try:
-        br.add_channel(channel=[near_a, near_b])
-        wait_until(lambda: len(br.get().channels) == 2)
         with near_a.media() as stream:
             assert stream.bridge.id == br.id and len(br.get().channels) == 3
             far_b.play(media="tone:880")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 
 import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
 from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news
+from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure
 from client_helpers import cleanup, unique_app, wait_until
 
 # The README's picture; refreshed only when asked (VICIFAST_UPDATE_SCREENSHOT=1 scripts/test ...),
@@ -38,20 +37,8 @@ def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1700, "height": 1300})
-            page.goto(f"{base}/lab/tree/dashboard.ipynb?token={token}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
-            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)   # the kernel is ready
-            page.keyboard.press("Control+b")                   # hide the file browser: room for the dashboard
             dash = page.locator(".vk-dashboard")
-            for attempt in range(3):       # a run pressed while the session still connects is lost: retry
-                page.locator(".jp-Notebook .jp-Cell").first.click()
-                page.keyboard.press("Shift+Enter")
-                try:
-                    dash.wait_for(timeout=15_000)
-                    break
-                except playwright_api.TimeoutError:
-                    if attempt == 2:
-                        raise
+            open_and_run(page, base, token, "dashboard.ipynb", 1, dash, hide_files=True)
             wait_until(lambda: app in ari.applications.list().__repr__() or any(
                 a.name == app for a in ari.applications.list()), timeout=20)
             # The kernel is idle now: whatever changes in the page comes from the pump threads.
@@ -87,9 +74,7 @@ def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
             if os.environ.get("VICIFAST_UPDATE_SCREENSHOT") == "1":
                 shutil.copyfile(shot, SCREENSHOT)
         except BaseException:
-            page.screenshot(path=str(tmp / "failure.png"))
-            print("page text:", page.locator("body").inner_text()[-3000:])
-            print("saved", tmp / "failure.png")
+            report_failure(page, tmp)
             raise
         finally:
             browser.close()

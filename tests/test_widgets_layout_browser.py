@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
 from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news
+from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure
 from client_helpers import cleanup, unique_app, wait_until
 
 pytestmark = requires_chromium
@@ -102,20 +101,8 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1500})
         try:
-            page.goto(f"{base}/lab/tree/layout.ipynb?token={token}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
-            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=30_000)   # the kernel is ready
-            page.keyboard.press("Control+b")                   # the file browser closed: the notebook is the page
             dash = page.locator(".vk-dashboard")
-            for attempt in range(3):       # a run pressed while the session still connects is lost: retry
-                page.locator(".jp-Notebook .jp-Cell").first.click()
-                page.keyboard.press("Shift+Enter")
-                try:
-                    dash.wait_for(timeout=15_000)
-                    break
-                except playwright_api.TimeoutError:
-                    if attempt == 2:
-                        raise
+            open_and_run(page, base, token, "layout.ipynb", 1, dash, hide_files=True)
             wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
             # Two callers; the newer one (the one the control follows) answered and in a bridge.
             for _ in range(2):
@@ -150,8 +137,7 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
             narrow = check_layout(page, dash, tmp, "narrow")
             assert 600 <= narrow["width"] <= 760, narrow
         except BaseException:
-            page.screenshot(path=str(tmp / "failure.png"), full_page=True)
-            print("saved", tmp / "failure.png")
+            report_failure(page, tmp)
             raise
         finally:
             browser.close()
