@@ -41,3 +41,19 @@ def test_reconnect_after_the_lab_restarts(caplog):
             ch.hangup()
         finally:
             cleanup(ari)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.restarts_lab
+def test_a_simulated_caller_placed_right_after_a_restart_reaches_the_app():
+    """simulate_caller waits for the client's app to be registered again instead of calling into no app."""
+    with vk.connect(app=unique_app("rc2")) as ari:
+        try:
+            vklab.restart(progress=lambda *a, **k: None)
+            simulate_caller(ari, "7#", delay=0.3, duration=6)     # at once: no wait_connected() first
+            ch = ari.wait_for("StasisStart", timeout=10).channel
+            ch.answer()
+            assert ch.collect_digits(timeout=8) == "7"
+            ch.hangup()
+        finally:
+            cleanup(ari)

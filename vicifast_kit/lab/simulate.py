@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import settings
 from .errors import LabError
+from ..errors import WaitTimeout
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -90,8 +91,16 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
     presses `dtmf`, says each item of `say` (text, spoken by the lab's text to speech, or
     "sound:NAME" for a lab prompt; None says nothing), plays `talk` (a sound, repeated, optional),
     and otherwise stays on the line with quiet room noise, hanging up `duration` s after the
-    answer (cause 16, normal clearing).
+    answer (cause 16, normal clearing). A call for the client's own app waits (up to 10 s) while
+    its event websocket reconnects, e.g. just after a lab restart: placed before, it would reach
+    no app and fail.
     """
+    if (app is None or app in ari.apps) and not ari.connected:
+        try:
+            ari.wait_connected(timeout=10)
+        except WaitTimeout:
+            raise WaitTimeout(f"the event websocket of app {app or ari.app!r} to reconnect (a call placed "
+                              "now would reach no app; is the lab up? `vicifast-kit lab status`)", 10) from None
     return ari.channels.originate(
         endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
         caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)),
