@@ -114,7 +114,7 @@ class MediaStream:
         # two threads is most of what a stream costs); _END is put last when the stream ends.
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._pending = b""         # part of a message the consumer has not used yet (consumer side only)
-        self._cond = threading.Condition()
+        self._state = threading.Lock()   # guards _ended, _closed_by_you and reason
         self._ended = False
         self._closed_by_you = False
         self.reason = ""
@@ -214,12 +214,11 @@ class MediaStream:
             log.debug("Media stream %s: %s", self.name, text)
 
     def _end(self, reason: str) -> None:
-        with self._cond:
+        with self._state:
             first = not self._ended
             if first:
                 self._ended = True
                 self.reason = self.reason or reason
-            self._cond.notify_all()
         if first:
             self._inbox.put(_END)
         with self._out_cond:
@@ -406,14 +405,14 @@ class MediaStream:
 
     def end(self, reason: str) -> None:
         """End the stream because the call ended (reason says why); what was received can still be read."""
-        with self._cond:
+        with self._state:
             if not self._ended:
                 self.reason = reason
         self._shutdown()
 
     def close(self) -> None:
         """Stop the audio and remove what was built for it in Asterisk (channels, bridge); safe to call twice."""
-        with self._cond:
+        with self._state:
             if not self._ended:
                 self.reason = "closed by you"
             self._closed_by_you = True

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from .base import LiveWidget, show_html
-from .model import LiveModel, describe, parse_time
+from .model import LiveModel, describe
 from .style import CSS, clock, esc, plural, short
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import ipywidgets as W
 
