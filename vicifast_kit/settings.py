@@ -1,13 +1,26 @@
-"""The lab's connection settings: docker/lab.env, overridden by environment variables."""
+"""The lab's connection settings: docker/lab.env, the lab's generated secrets, and the environment."""
 
 from __future__ import annotations
 
 import os
+import secrets as _random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 #: The folder of the lab (config, start script, Dockerfile); VICIFAST_LAB_DIR moves it.
 LAB_DIR = Path(os.environ.get("VICIFAST_LAB_DIR") or Path(__file__).resolve().parent.parent / "docker")
+
+#: The lab's passwords: never in the repository, made at random the first time they are needed.
+SECRET_NAMES = ("ARI_PASSWORD", "AMI_SECRET", "SIP_PASSWORD")
+
+
+def secrets_file() -> Path:
+    """Where this user's lab secrets live (VICIFAST_SECRETS_FILE moves it), readable only by the user."""
+    chosen = os.environ.get("VICIFAST_SECRETS_FILE")
+    if chosen:
+        return Path(chosen).expanduser()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config_home / "vicifast-kit" / "lab-secrets.env"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -21,8 +34,35 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def lab_secrets() -> dict[str, str]:
+    """The lab's ARI, AMI and SIP passwords: read from secrets_file(), made on first use if missing."""
+    if all(os.environ.get(name) for name in SECRET_NAMES):
+        return {name: os.environ[name] for name in SECRET_NAMES}
+    path = secrets_file()
+    known = read_env_file(path) if path.is_file() else {}
+    missing = [name for name in SECRET_NAMES if not known.get(name)]
+    if missing:
+        known.update({name: _random.token_urlsafe(18) for name in missing})
+        _write_private(path, known)
+    elif path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)            # someone loosened it: secrets stay readable by this user only
+    return {name: os.environ.get(name) or known[name] for name in SECRET_NAMES}
+
+
+def _write_private(path: Path, values: dict[str, str]) -> None:
+    """Write NAME=value lines to path, readable and writable by this user only (like Jupyter's token)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = "# The VICIfast lab's passwords, made at random on first use. Delete this file and run\n" \
+           "# `vicifast-kit lab restart` to make new ones.\n" + "".join(f"{k}={v}\n" for k, v in values.items())
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(partial, path)
+
+
 def lab_values() -> dict[str, str]:
-    """Every setting of lab.env, each overridden by an environment variable of the same name."""
+    """Every lab setting: lab.env plus the generated secrets, each overridden by an environment variable."""
     env_file = LAB_DIR / "lab.env"
     if not env_file.is_file():
         raise FileNotFoundError(
@@ -30,7 +70,9 @@ def lab_values() -> dict[str, str]:
             "(pip install -e .) or point VICIFAST_LAB_DIR at the kit's docker/ folder."
         )
     values = read_env_file(env_file)
-    return {name: os.environ.get(name) or value for name, value in values.items()}
+    values = {name: os.environ.get(name) or value for name, value in values.items()}
+    values.update(lab_secrets())
+    return values
 
 
 @dataclass(frozen=True)
@@ -47,7 +89,7 @@ class Settings:
 
 
 def load() -> Settings:
-    """The kit's connection defaults: ARI_URL, ARI_USER, ... from the environment, else lab.env."""
+    """The kit's connection defaults: ARI_URL, ARI_USER, ... from the environment, else the lab's settings."""
     values = lab_values()
     return Settings(
         ari_url=(os.environ.get("ARI_URL") or f"http://127.0.0.1:{values['ARI_PORT']}").rstrip("/"),

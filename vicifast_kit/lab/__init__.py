@@ -202,9 +202,10 @@ def leftovers(timeout: float = 5.0) -> dict[str, int]:
 def connection_help(values: dict[str, str], s: settings.Settings) -> str:
     """How to reach the lab (passwords are named by where they live, never printed)."""
     return "\n".join([
-        f"  ARI  {s.ari_url}/ari   user {s.ari_user} (password: ARI_PASSWORD in docker/lab.env)",
-        f"  AMI  {s.ami_host}:{s.ami_port}   user {s.ami_user} (secret: AMI_SECRET in docker/lab.env)",
+        f"  ARI  {s.ari_url}/ari   user {s.ari_user} (password: ARI_PASSWORD)",
+        f"  AMI  {s.ami_host}:{s.ami_port}   user {s.ami_user} (secret: AMI_SECRET)",
         f"  SIP  phones 6001-6003 register at 127.0.0.1:{values['SIP_PORT']} (UDP), password SIP_PASSWORD",
+        f"  The passwords are in {settings.secrets_file()} (yours only; made at random on first use).",
         '  Python:  import vicifast_kit as vk; ari = vk.connect(app="demo")',
     ])
 
