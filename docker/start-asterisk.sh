@@ -2,7 +2,7 @@
 # Start the lab's Asterisk in the foreground: the one start script of both lab paths (the Docker
 # image and the no-Docker root filesystem). It renders the configuration templates in
 # $LAB_CONFIG_SRC (the @NAME@ placeholders take the values of the environment variables of the
-# same names, from lab.env) into /etc/vicifast-asterisk, then runs Asterisk, which drops root
+# same names, from lab.env and the secrets the kit generates) into /etc/vicifast-asterisk, then runs Asterisk, which drops root
 # for the asterisk user (runuser in asterisk.conf).
 set -eu
 
@@ -14,7 +14,7 @@ script=""
 for name in $names; do
     value=$(printenv "$name" || true)
     if [ -z "$value" ]; then
-        echo "start-asterisk: $name is not set (it comes from lab.env)" >&2
+        echo "start-asterisk: $name is not set (vicifast-kit passes it from docker/lab.env and the generated lab-secrets.env)" >&2
         exit 2
     fi
     # Escape what sed would read as special in a replacement: \ & and the | delimiter.

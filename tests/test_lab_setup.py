@@ -30,7 +30,8 @@ def test_every_placeholder_of_the_config_is_a_lab_setting_the_start_script_rende
         placeholders |= set(re.findall(r"@([A-Z_]+)@", conf.read_text()))
     rendered_by_script = set(re.search(r'names="([^"]+)"', (DOCKER / "start-asterisk.sh").read_text()).group(1).split())
     assert placeholders == rendered_by_script
-    assert rendered_by_script <= set(settings.read_env_file(DOCKER / "lab.env"))
+    assert rendered_by_script <= set(settings.read_env_file(DOCKER / "lab.env")) | set(settings.SECRET_NAMES)
+    assert rendered_by_script <= set(settings.lab_values())
 
 
 def test_the_running_lab_uses_the_rendered_config_with_no_placeholder_left():
