@@ -1,10 +1,17 @@
 """CallFlow: one call's story as a ladder diagram — the app, Asterisk, the channels and bridges as lanes;
-the events Asterisk sent and the REST requests the app made as arrows, in time order."""
+the events Asterisk sent and the REST requests the app made as arrows, in time order.
+
+Displayed, a CallFlow is a live widget in Jupyter and carries its SVG too (image/svg+xml), so a
+notebook's stored output shows the ladder in static views (GitHub, nbviewer) where no widget runs.
+``flow.picture()`` freezes the ladder, once the events still on their way are drawn, as a picture
+to store: times and ids in it are what nbval_sanitize.cfg masks.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
@@ -37,6 +44,7 @@ class CallFlow(LiveWidget):
         self._lanes: dict[str, str] = {}          # lane key (object id, "app", "asterisk") -> label
         self._kinds: dict[str, str] = {}          # object id -> "channel" | "bridge"
         self._seen: set[int] = set()
+        self._changed = time.monotonic()          # when a step was last added (picture() waits for a quiet spell)
         self._unmatched: list[tuple] = []         # recent requests about objects with no lane (yet)
         self.channel_id: str | None = None
         self._html = W.HTML(layout=W.Layout(width="100%"))
@@ -81,6 +89,7 @@ class CallFlow(LiveWidget):
 
     def _add(self, step: dict) -> None:
         self._steps.append(step)
+        self._changed = time.monotonic()
         if len(self._steps) > self.max_steps:
             del self._steps[: len(self._steps) - self.max_steps]
 
@@ -225,8 +234,45 @@ class CallFlow(LiveWidget):
                  f'<span style="color:{REQUEST_COLOUR}">- - requests</span></span></div>')
         return show_html(self._html, CSS + title + f'<div class="vk-scroll" style="max-height:420px">{self.svg()}</div>')
 
+    def picture(self, *, quiet: float = 0.3, timeout: float = 3.0) -> "CallFlowPicture":
+        """The ladder as a picture to keep, taken once no step came for `quiet` s (at most `timeout` s of waiting)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                left = self._changed + quiet - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, max(0.0, deadline - time.monotonic())) + 0.01)
+        lanes, steps = self._ordered()
+        return CallFlowPicture(self.svg(), list(lanes.values()), len(steps[-self.show:]))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        """The live widget for Jupyter, with the ladder's SVG beside it for views where no widget runs."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and not self.closed:
+            data["image/svg+xml"] = self.svg()
+        return data
+
     def close(self) -> None:
         """Stop drawing: unsubscribe from events and requests, stop the pump."""
         if self._listener in self.ari.request_listeners:
             self.ari.request_listeners.remove(self._listener)
         super().close()
+
+
+class CallFlowPicture:
+    """A CallFlow ladder frozen as SVG: shown in Jupyter, stored in the notebook, seen in static views too."""
+
+    def __init__(self, svg: str, lanes: list[str], steps: int) -> None:
+        self.svg, self.lanes, self.steps = svg, lanes, steps
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return {"image/svg+xml": self.svg, "text/plain": repr(self)}
+
+    def save(self, path: str) -> None:
+        """Write the picture to an .svg file."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg)
+
+    def __repr__(self) -> str:
+        return f"<CallFlow picture: {plural(self.steps, 'step')}; lanes: {', '.join(self.lanes)}>"
