@@ -181,8 +181,7 @@ class ARIClient:
             query = urlencode({"app": ",".join(self.apps), "subscribeAll": "true" if subscribe_all else "false"})
             ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
             token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
-            self._stream = EventStream(ws_url, "Authorization: Basic " + token, self._events.put,
-                                       self._on_stream_state, self.app)
+            self._stream = self._event_source(ws_url, "Authorization: Basic " + token)
             if not reconnect:
                 self._stream._backoff = (float("inf"), float("inf"))
             self._stream.start()
@@ -193,6 +192,10 @@ class ARIClient:
         remove_orphans(self)
         _LIVE_CLIENTS.add(self)
         log.info("Connected to ARI at %s as %s, app %r", self.url, self.user, self.app)
+
+    def _event_source(self, ws_url: str, auth_header: str) -> EventStream:
+        """Where events come from: ARI's /events websocket (vicifast_kit.push gives Asterisk's outbound one)."""
+        return EventStream(ws_url, auth_header, self._events.put, self._on_stream_state, self.app)
 
     # --- the server's description -------------------------------------------------------
     def _load_surface(self) -> Surface:
