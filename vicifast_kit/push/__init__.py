@@ -1,0 +1,14 @@
+"""Asterisk pushes to you: ARI's outbound websockets (events and REST on one socket) and webhooks.
+
+``vk.push.connect()`` (Asterisk connects to the program; the same client as ``vk.connect()``),
+``PerCallServer`` (a websocket per call), ``Webhook`` (an outside system asks for a call over HTTP,
+hears the outcome on its callback) and ``CallbackReceiver`` (that outside system, for the lab).
+"""
+
+from .client import PER_CALL_APP, PER_CALL_PATH, PUSH_APP, PUSH_PATH, PerCallServer, PushClient, connect
+from .listener import DEFAULT_PORT, Listener, PushError
+# from .webhook import CallbackReceiver, RateLimiter, Webhook, WebhookError
+
+__all__ = ["connect", "PushClient", "PerCallServer", "Listener", "PushError", "DEFAULT_PORT",
+           "PUSH_APP", "PUSH_PATH", "PER_CALL_APP", "PER_CALL_PATH",
+           "Webhook", "WebhookError", "CallbackReceiver", "RateLimiter"]

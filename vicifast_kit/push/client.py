@@ -1,0 +1,452 @@
+"""The kit's client on ARI's outbound websockets: Asterisk connects to the program and pushes events.
+
+``vk.push.connect()`` listens where the lab's outbound connection points (ws://127.0.0.1:8790/ari/push),
+waits for Asterisk to connect, and returns a client with everything ``vk.connect()`` gives
+(``ari.channels``, handles, ``wait_for``, ``on``, widgets). With ``rest="websocket"`` (the default)
+its requests travel on the same socket as RESTRequest/RESTResponse messages: one connection,
+opened by Asterisk, carries events and commands, and the program holds no ARI password.
+
+``PerCallServer`` serves the per-call kind: Asterisk opens a new websocket for each call that
+reaches the app, and each one becomes a client of its own (``server.next_call()``, or a handler
+run on a thread per call).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection
+
+from .. import settings as _settings
+from ..client import ARIClient
+from ..errors import ClientClosed, LabUnreachable, WaitTimeout, error_for
+from . import protocol
+from .listener import DEFAULT_PORT, Listener, PushError, acquire, release
+
+log = logging.getLogger("vicifast_kit.push")
+
+#: The lab's outbound connections (docker/asterisk/ari.conf, websocket_client.conf).
+PUSH_APP, PUSH_PATH = "vicifast-push", "/ari/push"
+PER_CALL_APP, PER_CALL_PATH = "vicifast-percall", "/ari/per-call"
+REST_MODES = ("websocket", "http")
+
+
+class _Link:
+    """One websocket from Asterisk: a reader loop that files responses by request id and passes events on."""
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self.connection = connection
+        self._on_event: Callable[[dict], None] | None = None
+        self._held: list[dict] = []              # events that came before attach()
+        self._pending: dict[str, list] = {}      # request id -> [threading.Event, response or None]
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self.open = True
+        self.received = 0
+
+    def run(self) -> None:
+        """Read until the socket closes (on the connection's own thread)."""
+        try:
+            for raw in self.connection:
+                if isinstance(raw, bytes):
+                    continue
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    log.warning("Ignored a message from Asterisk that is not JSON (%d characters)", len(raw))
+                    continue
+                self.received += 1
+                if protocol.is_response(message):
+                    with self._lock:
+                        slot = self._pending.pop(str(message.get("request_id", "")), None)
+                    if slot is None:
+                        log.warning("A RESTResponse nobody waits for (request %r)", message.get("request_id"))
+                    else:
+                        slot[1] = message
+                        slot[0].set()
+                    continue
+                with self._lock:
+                    deliver = self._on_event
+                    if deliver is None:
+                        self._held.append(message)
+                        continue
+                try:
+                    deliver(message)
+                except Exception:
+                    log.exception("Could not file an event of type %s", message.get("type"))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.open = False
+            with self._lock:
+                waiting = list(self._pending.values())
+                self._pending.clear()
+            for slot in waiting:
+                slot[0].set()
+
+    def attach(self, on_event: Callable[[dict], None]) -> None:
+        """Send events to on_event from now on (first those that came before, in order)."""
+        with self._lock:
+            held, self._held = self._held, []
+            for message in held:
+                on_event(message)
+            self._on_event = on_event
+
+    def request(self, message: dict, timeout: float) -> dict | None:
+        """Send a RESTRequest and wait for its RESTResponse (None if the socket closed first)."""
+        slot: list = [threading.Event(), None]
+        rid = message["request_id"]
+        with self._lock:
+            if not self.open:
+                return None
+            self._pending[rid] = slot
+        try:
+            with self._send_lock:
+                self.connection.send(json.dumps(message))
+        except ConnectionClosed:
+            with self._lock:
+                self._pending.pop(rid, None)
+            return None
+        if not slot[0].wait(timeout):
+            with self._lock:
+                self._pending.pop(rid, None)
+            raise WaitTimeout(f"answer from Asterisk to {message['method']} /{message['uri']} "
+                              "(REST over the websocket)", timeout)
+        return slot[1]
+
+    def close(self) -> None:
+        """Close the socket (the reader loop then ends)."""
+        try:
+            self.connection.close(1000, "The program closed")
+        except Exception:
+            pass
+
+
+class _PushEvents:
+    """What ARIClient needs from an event source (start, close, connected), for pushed events."""
+
+    def __init__(self, client: "PushClient") -> None:
+        self._client = client
+        self._backoff = (0.0, 0.0)     # set by ARIClient(reconnect=False); reconnecting is Asterisk's job here
+        self.reconnects = 0
+
+    @property
+    def connected(self) -> bool:
+        link = self._client._link
+        return bool(link is not None and link.open)
+
+    def start(self) -> None:
+        self._client._events_ready()
+
+    def close(self) -> None:
+        self._client._stop_serving()
+
+
+class PushClient(ARIClient):
+    """An ARI client whose events (and, with rest="websocket", requests) use Asterisk's outbound websocket.
+
+    Make one with ``vk.push.connect()``; it has every operation, handle, wait and handler of
+    ``vk.connect()``. ``close()`` stops the server: Asterisk then keeps retrying, and keeps the
+    app's events in a queue until a program listens again.
+    """
+
+    def __init__(self, app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH,
+                 host: str = "127.0.0.1", rest: str = "websocket", timeout: float = 10.0,
+                 connect_timeout: float = 10.0, credentials: tuple[str, str] | None = None,
+                 url: str | None = None, user: str | None = None, password: str | None = None,
+                 _link: _Link | None = None, _listener: Listener | None = None) -> None:
+        if rest not in REST_MODES:
+            raise ValueError(f"rest must be one of {', '.join(REST_MODES)}, not {rest!r}")
+        self.rest = rest
+        self.path = path
+        self._link: _Link | None = None
+        self._link_cond = threading.Condition()
+        self._early: list[dict] | None = []       # events that came before the event hub existed
+        self._early_lock = threading.Lock()
+        self._owns_listener = _listener is None and _link is None
+        self._listener = _listener
+        self.connections = 0                       # how many times Asterisk connected to this client
+        self.ended = False                         # a per-call connection that Asterisk closed
+        self._per_call = _link is not None
+        self._stopped_serving = False
+        if _link is not None:
+            self._link = _link
+            self.connections = 1
+            _link.attach(self._on_event)
+        else:
+            if self._listener is None:
+                if credentials is None:
+                    s = _settings.load()
+                    credentials = (s.ari_user, s.ari_password)
+                self._listener = acquire(port, host, credentials=credentials, name=app)
+            self._listener.route(path, self._serve)
+            try:
+                self._wait_link(connect_timeout)
+            except BaseException:
+                self._stop_serving()
+                raise
+        try:
+            super().__init__(app, url=url, user=user, password=password, timeout=timeout)
+        except BaseException:
+            self._stop_serving()
+            raise
+
+    # --- the connection from Asterisk ------------------------------------------------------
+    def _serve(self, connection: ServerConnection) -> None:
+        """A connection from Asterisk (on its own thread): becomes the link until it closes."""
+        link = _Link(connection)
+        link.attach(self._on_event)
+        with self._link_cond:
+            old, self._link = self._link, link
+            self.connections += 1
+            self._link_cond.notify_all()
+        if old is not None:
+            old.close()
+        log.info("Asterisk connected to %s (connection %d)", self.url_pushed, self.connections)
+        if self.connections > 1:
+            self._state(True)
+        link.run()
+        with self._link_cond:
+            current = self._link is link
+        if current and not self.closed:
+            log.warning("Asterisk's websocket to %s closed; Asterisk reconnects by itself", self.url_pushed)
+            self._state(False)
+
+    @property
+    def url_pushed(self) -> str:
+        """The ws:// address Asterisk connects to (what websocket_client.conf's uri must say)."""
+        return self._listener.url(self.path) if self._listener else "(a per-call connection)"
+
+    def _wait_link(self, timeout: float) -> _Link:
+        deadline = time.monotonic() + timeout
+        with self._link_cond:
+            while self._link is None or not self._link.open:
+                if self._per_call or self.ended:
+                    self.ended = True
+                    raise ClientClosed("This call's websocket has ended: Asterisk closes a per-call "
+                                       "connection a few seconds after the call leaves Stasis")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PushError(
+                        f"Asterisk did not connect to {self.url_pushed} within {timeout} s. Is the lab's outbound "
+                        "connection configured? `vicifast-kit lab cli \"ari show outbound-websockets\"` lists "
+                        "them (docker/asterisk/ari.conf and websocket_client.conf; `module reload res_ari.so` "
+                        "applies them). Is the lab up? `vicifast-kit lab status`.")
+                self._link_cond.wait(min(remaining, 0.5))
+            return self._link
+
+    def _on_event(self, message: dict) -> None:
+        if self._early is not None:
+            with self._early_lock:
+                if self._early is not None:
+                    self._early.append(message)
+                    return
+        if self._per_call and message.get("type") == "StasisStart" and ":" in str(message.get("application")):
+            self.app = message["application"]     # per call: "app:channel name"
+        self._events.put(message)
+
+    def _events_ready(self) -> None:
+        """The event hub exists: hand it what came before, in order, then let events flow straight in."""
+        with self._early_lock:
+            early, self._early = self._early, None
+            for message in early or ():
+                if self._per_call and message.get("type") == "StasisStart":
+                    self.app = message.get("application", self.app)
+                self._events.put(message)
+
+    def _state(self, up: bool) -> None:
+        if self._events is not None:
+            self._on_stream_state(up)
+
+    def _event_source(self, ws_url: str, auth_header: str) -> _PushEvents:
+        """Events come from Asterisk's outbound websocket, not from /ari/events."""
+        return _PushEvents(self)
+
+    def _stop_serving(self) -> None:
+        # A per-call socket is left for Asterisk to close after the call (closed by us while the call
+        # is in Stasis, Asterisk would connect again for it); PerCallServer.close() closes what is left.
+        if self._per_call or self._stopped_serving:
+            return
+        self._stopped_serving = True
+        if self._listener is not None:
+            self._listener.unroute(self.path)
+            if self._owns_listener:
+                release(self._listener)
+        link = self._link
+        if link is not None:
+            link.close()
+
+    # --- requests --------------------------------------------------------------------------
+    def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
+              binary: bool = False) -> Any:
+        if self.rest == "http" or binary:
+            # Asterisk sends no binary body over the websocket (a recording's file gets 406): HTTP for those.
+            return super()._http(method, path, params, body, binary)
+        if self._closed:
+            raise ClientClosed("This ARI client is closed: make a new one with vk.push.connect()")
+        message = protocol.rest_request(method, path, params, body)
+        started = time.time()
+        try:
+            link = self._wait_link(self.timeout)
+        except PushError:
+            raise LabUnreachable(self.url_pushed, "Asterisk's outbound websocket is not connected") from None
+        answer = link.request(message, self.timeout)
+        if answer is None:
+            if self._per_call:
+                self.ended = True
+                raise ClientClosed(f"This call's websocket closed before Asterisk answered {method} {path}")
+            raise LabUnreachable(self.url_pushed, "Asterisk's websocket closed before it answered; "
+                                 "it reconnects by itself: try again")
+        status, reason, result = protocol.read_response(answer)
+        for listener in self.request_listeners:
+            try:
+                listener(method, path, status, started, time.time() - started)
+            except Exception:
+                log.exception("Request listener %r failed", listener)
+        if status >= 400:
+            raise error_for(status, protocol.error_message(result, reason), method, path)
+        return result
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "connected" if self.connected else "waiting for Asterisk"
+        return f"<PushClient app={self.app!r} at {self.url_pushed} rest={self.rest} {state}>"
+
+
+def connect(app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH, rest: str = "websocket",
+            timeout: float = 10.0, connect_timeout: float = 10.0) -> PushClient:
+    """Listen for Asterisk's outbound websocket (the lab's: 127.0.0.1:8790/ari/push) and return its client."""
+    return PushClient(app, port=port, path=path, rest=rest, timeout=timeout, connect_timeout=connect_timeout)
+
+
+class PerCallServer:
+    """Serve ARI's per-call outbound websockets: each call reaching the app connects anew, as a client of its own.
+
+    ``next_call(timeout)`` returns the next call's client (its StasisStart is in ``wait_for``);
+    with ``handler=fn``, fn(client) runs on a thread of its own for each call and the client is
+    closed after. ``close()`` stops listening and closes every call's client.
+    """
+
+    def __init__(self, app: str = PER_CALL_APP, *, port: int = DEFAULT_PORT, path: str = PER_CALL_PATH,
+                 host: str = "127.0.0.1", handler: Callable[[PushClient], Any] | None = None,
+                 rest: str = "websocket", timeout: float = 10.0,
+                 credentials: tuple[str, str] | None = None) -> None:
+        if credentials is None:
+            s = _settings.load()
+            credentials = (s.ari_user, s.ari_password)
+        self.app, self.path, self.rest, self.timeout = app, path, rest, timeout
+        self._handler = handler
+        self._calls: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._clients: list[PushClient] = []
+        self._threads: set[threading.Thread] = set()
+        self._ids = itertools.count(1)
+        self._closed = False
+        self.failures = 0
+        self._listener = acquire(port, host, credentials=credentials, name=app)
+        self._listener.route(path, self._serve)
+
+    @property
+    def url(self) -> str:
+        """The ws:// address Asterisk connects to for each call."""
+        return self._listener.url(self.path)
+
+    def _serve(self, connection: ServerConnection) -> None:
+        link = _Link(connection)
+        holder: dict[str, PushClient] = {}
+        thread = threading.Thread(target=self._start_call, args=(link, holder), daemon=True,
+                                  name=f"vicifast-push-call[{self.app}#{next(self._ids)}]")
+        with self._lock:
+            if self._closed:
+                return
+            self._threads = {t for t in self._threads if t.is_alive()}
+            self._threads.add(thread)
+        thread.start()
+        link.run()
+        client = holder.get("client")
+        if client is not None:
+            client.ended = True
+            client._state(False)
+
+    def _start_call(self, link: _Link, holder: dict) -> None:
+        try:
+            client = PushClient(self.app, path=self.path, rest=self.rest, timeout=self.timeout, _link=link)
+        except Exception:
+            self.failures += 1
+            log.exception("Could not serve a per-call connection")
+            link.close()
+            return
+        holder["client"] = client
+        with self._lock:
+            if self._closed:
+                client.close()
+                return
+            self._clients.append(client)
+        if self._handler is None:
+            self._calls.put(client)
+            return
+        try:
+            self._handler(client)
+        except Exception:
+            log.exception("The per-call handler failed")
+        finally:
+            client.close()
+
+    def next_call(self, timeout: float | None = 30.0) -> PushClient:
+        """The client of the next call that Asterisk connected for (raises WaitTimeout)."""
+        try:
+            return self._calls.get(timeout=timeout)
+        except queue.Empty:
+            raise WaitTimeout(f"call into app {self.app!r} (a per-call websocket from Asterisk)", timeout) from None
+
+    def _connections(self) -> list:
+        with self._lock:
+            return [c._link.connection for c in self._clients if c._link is not None and c._link.open]
+
+    @property
+    def calls(self) -> list[PushClient]:
+        """Every call's client so far (open or ended)."""
+        with self._lock:
+            return list(self._clients)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop listening, close every call's client and wait for the threads."""
+        with self._lock:
+            self._closed = True
+            clients = list(self._clients)
+            threads = list(self._threads)
+        for client in clients:
+            try:
+                client.close()
+            except Exception:
+                log.exception("Could not close a per-call client")
+        self._listener.unroute(self.path)
+        for connection in self._connections():
+            try:
+                connection.close(1001, "The program closed")
+            except Exception:
+                pass
+        release(self._listener)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
+    def __enter__(self) -> "PerCallServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<PerCallServer app={self.app!r} at {self.url} calls={len(self._clients)}{' closed' if self._closed else ''}>"
