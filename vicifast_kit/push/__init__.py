@@ -7,7 +7,7 @@ hears the outcome on its callback) and ``CallbackReceiver`` (that outside system
 
 from .client import PER_CALL_APP, PER_CALL_PATH, PUSH_APP, PUSH_PATH, PerCallServer, PushClient, connect
 from .listener import DEFAULT_PORT, Listener, PushError
-# from .webhook import CallbackReceiver, RateLimiter, Webhook, WebhookError
+from .webhook import CallbackReceiver, RateLimiter, Webhook, WebhookError
 
 __all__ = ["connect", "PushClient", "PerCallServer", "Listener", "PushError", "DEFAULT_PORT",
            "PUSH_APP", "PUSH_PATH", "PER_CALL_APP", "PER_CALL_PATH",
