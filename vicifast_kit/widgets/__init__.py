@@ -6,6 +6,7 @@ batches (``hold_sync``, at most ~10 updates a second per widget); ``snapshot()``
 widget shows as plain data; ``close()`` unsubscribes it and stops its pump.
 """
 
+from .bridgemap import BridgeMap, bridge_map
 from .bridges import BridgesView
 from .callflow import CallFlow
 from .channels import ChannelsTable
@@ -18,4 +19,4 @@ from .model import LiveModel
 from .pump import Pump
 
 __all__ = ["ChannelsTable", "BridgesView", "CallControl", "EventLog", "CallFlow", "Dashboard", "dashboard",
-           "LiveModel", "Pump", "Listen", "Phone"]
+           "LiveModel", "Pump", "Listen", "Phone", "BridgeMap", "bridge_map"]
