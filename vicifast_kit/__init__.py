@@ -2,9 +2,9 @@
 
 from . import ami, audio, lab, settings
 from .client import ARIClient, connect
-from .errors import (ARIError, BadRequest, ClientClosed, Conflict, Forbidden, LabUnreachable, MediaError,
-                     MediaUnavailable, NotFound, ServerError, StreamClosed, Unauthorized, UnprocessableEntity,
-                     WaitTimeout)
+from .errors import (ARIError, BadRequest, CallEnded, ClientClosed, Conflict, Disconnected, Error, Forbidden,
+                     LabUnreachable, MediaError, MediaUnavailable, NotFound, RequestTimeout, ServerError,
+                     StreamClosed, Unauthorized, UnprocessableEntity, WaitTimeout)
 from .events import Event, Subscription
 from .media import MediaStream
 from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handle, LiveRecording, LogChannel,
@@ -12,8 +12,9 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
 
 __all__ = [
     "ami", "audio", "lab", "settings", "connect", "ARIClient", "MediaStream",
-    "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "UnprocessableEntity",
-    "ServerError", "LabUnreachable", "WaitTimeout", "ClientClosed", "MediaError", "MediaUnavailable", "StreamClosed",
+    "Error", "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "CallEnded", "Conflict",
+    "UnprocessableEntity", "ServerError", "LabUnreachable", "RequestTimeout", "Disconnected", "WaitTimeout",
+    "ClientClosed", "MediaError", "MediaUnavailable", "StreamClosed",
     "Event", "Subscription",
     "Handle", "Record", "Channel", "Bridge", "Playback", "LiveRecording", "StoredRecording", "Endpoint",
     "DeviceState", "Sound", "Mailbox", "Application", "Module", "LogChannel",

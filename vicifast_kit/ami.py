@@ -19,17 +19,12 @@ import time
 from typing import Any, Callable
 
 from . import settings as _settings
-from .errors import WaitTimeout
+from .errors import SETTINGS_HINT, AMIActionFailed, AMIClosed, AMIError, AMILoginRefused, AMIUnreachable, WaitTimeout
+
+__all__ = ["connect", "AMIClient", "Message", "AMIError", "AMILoginRefused", "AMIActionFailed", "AMIClosed",
+           "AMIUnreachable"]
 
 log = logging.getLogger("vicifast_kit.ami")
-
-
-class AMIError(Exception):
-    """AMI answered an action with an error, or refused the login."""
-
-
-class AMIUnreachable(ConnectionError):
-    """Nothing answers at the AMI address: the lab is not running."""
 
 
 class Message(dict):
@@ -77,9 +72,7 @@ class AMIClient:
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as error:
-            raise AMIUnreachable(
-                f"Nothing answers at {host}:{port} (AMI). Is the lab running? Start it with `vicifast-kit lab up`. [{error}]"
-            ) from None
+            raise AMIUnreachable(f"{host}:{port}", str(error)) from None
         self._sock.settimeout(None)
         self._reader = self._sock.makefile("rb")
         self.banner = self._reader.readline().decode(errors="replace").strip()
@@ -92,8 +85,9 @@ class AMIClient:
         reply = self._send("Login", {"Username": user, "Secret": secret}, check=False)
         if reply.get("Response") != "Success":
             self.close()
-            raise AMIError(f"AMI refused the login of user {user!r}: {reply.get('Message', 'no reason given')}. "
-                           "Check AMI_USER and AMI_SECRET (docker/lab.env, or the environment).")
+            raise AMILoginRefused(
+                f"AMI refused the login of user {user!r}: {reply.get('Message', 'no reason given')}. Check AMI_USER "
+                f"and AMI_SECRET in {SETTINGS_HINT}, or the environment variables of those names, which override them.")
 
     def __repr__(self) -> str:
         return f"<AMIClient {self.user}@{self.host}:{self.port}{' closed' if self._closed else ''}>"
@@ -157,7 +151,8 @@ class AMIClient:
                 lines.append(f"{name}: {item if key is None else f'{key}={item}'}")
         with self._cond:
             if self._closed:
-                raise AMIError("This AMI client is closed (or Asterisk hung up on it).")
+                raise AMIClosed("This AMI client is closed (or Asterisk hung up on it): make a new one with "
+                                "vk.ami.connect()")
             self._replies[action_id] = None
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         deadline = time.monotonic() + self.timeout
@@ -170,13 +165,13 @@ class AMIClient:
                     if done:
                         break
                     if self._closed:
-                        raise AMIError(f"AMI closed the connection while {action} was waiting for its reply.")
+                        raise AMIClosed(f"AMI closed the connection while {action} was waiting for its reply.")
                     if not self._cond.wait(max(0.0, deadline - time.monotonic())):
                         raise WaitTimeout(f"a reply to AMI action {action}", self.timeout)
             finally:
                 self._replies.pop(action_id, None)
         if check and reply.get("Response") == "Error":
-            raise AMIError(f"{action} failed: {reply.get('Message', 'no reason given')}")
+            raise AMIActionFailed(f"{action} failed: {reply.get('Message', 'no reason given')}", reply)
         if reply.events and reply.events[-1].type.endswith("Complete"):
             reply.events.pop()
         return reply

@@ -25,7 +25,7 @@ import requests
 from . import api as _api
 from . import settings as _settings
 from .errors import ClientClosed, LabUnreachable, WaitTimeout, error_for
-from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Subscription
+from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import HANDLE_CLASSES, Handle, Record, binding_for, id_of, method_names
 from .stream import EventStream
 
@@ -172,12 +172,14 @@ class ARIClient:
         self._media_streams: set = set()
         #: Called first by close(), while requests still work (a Phone hangs up its call there).
         self._closers: list[Callable[[], Any]] = []
+        #: The channels, bridges and recordings this client made or saw enter its app (see owns()).
+        self._ownership = Ownership()
         try:
             self._surface = self._load_surface()
             self._api = self._surface.api
             for group, cls in self._surface.groups.items():
                 setattr(self, group, cls(self))
-            self._events = EventHub(self, self.app)
+            self._events = EventHub(self, self.app, ownership=self._ownership)
             query = urlencode({"app": ",".join(self.apps), "subscribeAll": "true" if subscribe_all else "false"})
             ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
             token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
@@ -252,7 +254,10 @@ class ARIClient:
         query = {k: ("true" if v is True else "false" if v is False else
                      ",".join(map(str, map(id_of, v))) if isinstance(v, (list, tuple)) else id_of(v))
                  for k, v in params.items() if v is not None}
-        return self._http(method.upper(), path, query, body)
+        method = method.upper()
+        result = self._http(method, path, query, body)
+        self._ownership.note_result(method, path, result)
+        return result
 
     def _call(self, op: _api.Operation, args: tuple, kwargs: dict, bound: dict[str, Any]) -> Any:
         unbound = [p for p in op.path_params if p.name not in bound]
@@ -293,6 +298,7 @@ class ARIClient:
         if op.resource == "events" and op.nickname == "eventWebsocket":
             return self._raw_websocket(query)
         result = self._http(op.method, path, query, body, binary=op.response == "binary")
+        self._ownership.note_result(op.method, path, result)
         return self._wrap(op.response, result)
 
     def _raw_websocket(self, query: dict) -> Any:
@@ -320,6 +326,13 @@ class ARIClient:
         if cls is None:
             raise ValueError(f"No handle kind {kind!r}; kinds: {', '.join(self._surface.handles)}")
         return cls(self, id)
+
+    def owns(self, kind: str | Handle, id: str | None = None) -> bool:
+        """True if this client made the object, or saw it enter its app: ``ari.owns(ch)``, ``ari.owns("bridge", id)``."""
+        if isinstance(kind, Handle):
+            kind, id = kind.key
+        kind = {"stored_recording": "recording", "storedRecording": "recording"}.get(kind, kind)
+        return (kind, str(id)) in self._ownership
 
     # --- events --------------------------------------------------------------------------
     def on(self, event_type: str | Iterable[str], fn: Callable[[Event], Any]) -> Subscription:

@@ -1,90 +1,248 @@
-"""The kit's exceptions: one class per kind of ARI answer, plus an unreachable lab and a wait that timed out."""
+"""The kit's exceptions: one family under ``vk.Error``, so ``except vk.Error:`` catches anything the kit raises.
+
+Each class says what went wrong by its type (catch the one you can handle); each message says what
+to do next. Classes also inherit the built-in exception a Python programmer would expect:
+``WaitTimeout`` is a ``TimeoutError``, ``LabUnreachable`` a ``ConnectionError``.
+
+    Error
+    ├── ARIError (an HTTP error answer of ARI; .status .message .method .path)
+    │   ├── BadRequest 400, Unauthorized 401, Forbidden 403, Conflict 409, UnprocessableEntity 422, ServerError 5xx
+    │   └── NotFound 404
+    │       └── CallEnded (an operation on a call that has ended; .cause)
+    ├── LabUnreachable (also ConnectionError)
+    │   └── RequestTimeout (also TimeoutError: the server took too long to answer)
+    ├── Disconnected (also ConnectionError: a client made with reconnect=False lost its event websocket)
+    ├── WaitTimeout (also TimeoutError)
+    ├── ClientClosed (also RuntimeError)
+    ├── AMIError: AMILoginRefused, AMIActionFailed, AMIUnreachable (also LabUnreachable)
+    ├── LabError (vicifast_kit.lab: the lab could not be started, stopped or used)
+    └── MediaError (also RuntimeError): MediaUnavailable, StreamClosed
+"""
 
 from __future__ import annotations
 
+#: Where a new user finds the lab's passwords (never printed by the kit).
+SETTINGS_HINT = "the lab's settings (`vicifast-kit lab status` shows where)"
 
-class ARIError(Exception):
+
+class Error(Exception):
+    """Root of every error the kit raises: ``except vk.Error:`` catches them all."""
+
+    __module__ = "vicifast_kit"
+
+
+# --- ARI's answers ---------------------------------------------------------------------------
+class ARIError(Error):
     """An ARI request that the server answered with an error status."""
 
-    def __init__(self, status: int, message: str, method: str = "", path: str = "") -> None:
+    __module__ = "vicifast_kit"
+
+    def __init__(self, status: int, message: str, method: str = "", path: str = "", hint: str = "") -> None:
         self.status = status
         self.message = message
         self.method = method
         self.path = path
+        self.hint = hint
         where = f" ({method} {path})" if method else ""
-        super().__init__(f"{status} {message}{where}")
+        super().__init__(f"{status} {message}{where}" + (f". {hint}" if hint else ""))
+
+    def __reduce__(self):
+        return (type(self), (self.status, self.message, self.method, self.path, self.hint))
 
 
 class BadRequest(ARIError):
     """400: a parameter is missing or invalid."""
 
+    __module__ = "vicifast_kit"
+
 
 class Unauthorized(ARIError):
     """401: wrong user or password."""
+
+    __module__ = "vicifast_kit"
 
 
 class Forbidden(ARIError):
     """403: the user may not do this (for example a read-only ARI user writing)."""
 
+    __module__ = "vicifast_kit"
+
 
 class NotFound(ARIError):
     """404: no such channel, bridge, recording, ..."""
+
+    __module__ = "vicifast_kit"
+
+
+class CallEnded(NotFound):
+    """404 on a call's operation because the call has ended; ``cause`` is its hang-up cause (or None)."""
+
+    __module__ = "vicifast_kit"
+
+    def __init__(self, status: int, message: str, method: str = "", path: str = "", hint: str = "",
+                 cause: int | None = None) -> None:
+        self.cause = cause
+        super().__init__(status, message, method, path, hint)
+
+    def __reduce__(self):
+        return (type(self), (self.status, self.message, self.method, self.path, self.hint, self.cause))
 
 
 class Conflict(ARIError):
     """409: the object is not in a state that allows this (for example a channel not in Stasis)."""
 
+    __module__ = "vicifast_kit"
+
 
 class UnprocessableEntity(ARIError):
     """422: the request is well formed but refers to something that cannot be used."""
 
+    __module__ = "vicifast_kit"
+
 
 class ServerError(ARIError):
     """5xx: Asterisk failed to do what was asked."""
+
+    __module__ = "vicifast_kit"
 
 
 _BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
               422: UnprocessableEntity}
 
 
-def error_for(status: int, message: str, method: str = "", path: str = "") -> ARIError:
+def auth_hint(user: str = "") -> str:
+    """What to do when ARI refuses the credentials (names the settings, never the password)."""
+    who = f"user {user!r} " if user else ""
+    return (f"ARI refused {who}with this password: check ARI_PASSWORD (and ARI_USER) in {SETTINGS_HINT}, "
+            "or the environment variables of those names, which override them; a lab started with other "
+            "passwords needs `vicifast-kit lab restart`")
+
+
+def error_for(status: int, message: str, method: str = "", path: str = "", hint: str = "") -> ARIError:
     """The ARIError subclass instance that matches an HTTP status."""
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ARIError)
-    return cls(status, message, method, path)
+    if cls is Unauthorized and not hint:
+        hint = auth_hint()
+    return cls(status, message, method, path, hint)
 
 
-class LabUnreachable(ConnectionError):
+# --- reaching the server -----------------------------------------------------------------------
+class LabUnreachable(Error, ConnectionError):
     """Nothing answers at the ARI address: the lab is not running (start it with `vicifast-kit lab up`)."""
 
-    def __init__(self, url: str, detail: str = "") -> None:
+    __module__ = "vicifast_kit"
+
+    def __init__(self, url: str, detail: str = "", text: str = "") -> None:
         self.url = url
-        text = (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
-                "(or vk.lab.up() in a notebook).")
+        self.detail = detail
+        if not text:
+            text = (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
+                    "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells.")
         if detail:
             text += f" [{detail}]"
         super().__init__(text)
 
+    def __reduce__(self):
+        return (type(self), (self.url, self.detail))
 
-class WaitTimeout(TimeoutError):
+
+class RequestTimeout(LabUnreachable, TimeoutError):
+    """The server accepted the request but did not answer within the client's timeout (it is slow, not down)."""
+
+    __module__ = "vicifast_kit"
+
+    def __init__(self, url: str, detail: str = "", timeout: float | None = None) -> None:
+        self.timeout = timeout
+        text = (f"{url} accepted the request but gave no answer within {timeout} s: Asterisk is busy or stuck. "
+                "Try again, or give the client more time (vk.connect(timeout=...)); `vicifast-kit lab status` "
+                "and `vicifast-kit lab logs` tell how the lab is doing.")
+        super().__init__(url, detail, text)
+
+    def __reduce__(self):
+        return (type(self), (self.url, self.detail, self.timeout))
+
+
+class Disconnected(Error, ConnectionError):
+    """The client's event websocket dropped and the client does not reconnect (made with reconnect=False)."""
+
+    __module__ = "vicifast_kit"
+
+
+# --- waiting and lifetime ------------------------------------------------------------------------
+class WaitTimeout(Error, TimeoutError):
     """A wait_for (or collect_digits) that saw no matching event in time."""
+
+    __module__ = "vicifast_kit"
 
     def __init__(self, what: str, timeout: float | None) -> None:
         self.what = what
         self.timeout = timeout
         super().__init__(f"No {what} within {timeout} s")
 
+    def __reduce__(self):
+        return (type(self), (self.what, self.timeout))
 
-class ClientClosed(RuntimeError):
-    """The client was closed while a call was waiting on it."""
+
+class ClientClosed(Error, RuntimeError):
+    """The client was closed (by you, or at exit) while a call used or waited on it."""
+
+    __module__ = "vicifast_kit"
 
 
-class MediaError(RuntimeError):
+# --- AMI -------------------------------------------------------------------------------------------
+class AMIError(Error):
+    """AMI answered an action with an error, refused the login, or closed the connection."""
+
+    __module__ = "vicifast_kit.ami"
+
+
+class AMILoginRefused(AMIError):
+    """AMI refused the user or secret."""
+
+    __module__ = "vicifast_kit.ami"
+
+
+class AMIActionFailed(AMIError):
+    """AMI answered an action with ``Response: Error``; ``reply`` is that answer."""
+
+    __module__ = "vicifast_kit.ami"
+
+    def __init__(self, text: str, reply: dict | None = None) -> None:
+        self.reply = reply
+        super().__init__(text)
+
+
+class AMIClosed(AMIError, ClientClosed):
+    """The AMI connection is closed (by you, or Asterisk hung up on it)."""
+
+    __module__ = "vicifast_kit.ami"
+
+
+class AMIUnreachable(LabUnreachable, AMIError):
+    """Nothing answers at the AMI address: the lab is not running."""
+
+    __module__ = "vicifast_kit.ami"
+
+    def __init__(self, address: str, detail: str = "") -> None:
+        text = (f"Nothing answers at {address} (AMI). Is the lab running? Start it with `vicifast-kit lab up`; "
+                "`vicifast-kit lab status` tells.")
+        super().__init__(address, detail, text)
+
+
+# --- live audio ------------------------------------------------------------------------------------
+class MediaError(Error, RuntimeError):
     """Live call audio (ch.media(), ch.listen()) could not start, or was used in a way it cannot serve."""
+
+    __module__ = "vicifast_kit"
 
 
 class MediaUnavailable(MediaError):
     """The Asterisk the kit talks to has no WebSocket media (chan_websocket is not loaded)."""
 
+    __module__ = "vicifast_kit"
+
 
 class StreamClosed(MediaError):
     """A media stream was used after it ended (closed by you, or the call ended)."""
+
+    __module__ = "vicifast_kit"

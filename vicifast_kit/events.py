@@ -137,6 +137,52 @@ class Event:
         return f"<Event {self.type}{' ' if bits else ''}{' '.join(bits)}>"
 
 
+class Ownership:
+    """What one client made or saw enter its app: channels, bridges and recordings, by (kind, id).
+
+    ``vk.lab.leftovers(ari)`` counts only these, so a notebook's last cell checks its own work in
+    a lab that other people use. Bounded: the oldest of more than ``limit`` entries are forgotten.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._keys: "collections.OrderedDict[tuple[str, str], None]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def add(self, kind: str, ident: Any) -> None:
+        """Remember an object of this kind ("channel", "bridge", "recording") by its id (a recording's name)."""
+        if not ident:
+            return
+        with self._lock:
+            self._keys[(kind, str(ident))] = None
+            if len(self._keys) > self._limit:
+                self._keys.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def note_result(self, method: str, path: str, result: Any) -> None:
+        """Remember what a request made: a channel, bridge or recording in the answer to a POST."""
+        if method != "POST" or result.__class__ is not dict:
+            return
+        if path.endswith("/record") or (path.startswith("/recordings/stored/") and path.endswith("/copy")):
+            self.add("recording", result.get("name"))
+        elif path.startswith("/channels") and "caller" in result:
+            self.add("channel", result.get("id"))
+        elif path.startswith("/bridges") and "bridge_type" in result:
+            self.add("bridge", result.get("id"))
+
+    def note_event(self, raw: dict) -> None:
+        """Remember the channels an event brings into the client's app (StasisStart)."""
+        for name in ("channel", "replace_channel"):
+            value = raw.get(name)
+            if value.__class__ is dict:
+                self.add("channel", value.get("id"))
+
+
 class Subscription:
     """What ``on()`` returns: call it (or its ``unsubscribe()``) to stop the handler."""
 
@@ -179,8 +225,11 @@ class EventHub:
     """
 
     def __init__(self, client: "ARIClient", name: str, per_type: int = 5000, per_object: int = 500,
-                 objects: int = 5000, dispatch_queue: int = 20000, slow_handler: float = 1.0) -> None:
+                 objects: int = 5000, dispatch_queue: int = 20000, slow_handler: float = 1.0,
+                 ownership: Ownership | None = None) -> None:
         self._client = client
+        #: What the client made or saw enter its app (StasisStart events are noted here).
+        self.ownership = ownership if ownership is not None else Ownership()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._waiters: list[tuple[frozenset | None, Any, threading.Condition]] = []
@@ -204,6 +253,8 @@ class EventHub:
     def put(self, raw: dict, local: bool = False) -> Event:
         """File an event from the server (or a local one) and wake whoever waits for it."""
         ev = Event(self._client, raw, next(self._seq), local)
+        if ev.type == "StasisStart":
+            self.ownership.note_event(raw)
         internal = self._internal
         if internal and ev.keys and all(k in internal for k in ev.keys):
             ev.internal = True

@@ -5,11 +5,15 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import settings
 from . import docker, probes, rootfs
 from .errors import LabError
 from .simulate import simulate_caller, transcript
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import ARIClient
 
 __all__ = [
     "LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
@@ -187,13 +191,20 @@ def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabSt
         return result
 
 
-def leftovers(timeout: float = 5.0) -> dict[str, int]:
-    """Channels, bridges and stored recordings in the lab, after waiting up to timeout for none to be left."""
-    s = settings.load()
+def leftovers(ari: "ARIClient | None" = None, timeout: float = 5.0) -> dict[str, int]:
+    """Channels, bridges and stored recordings left in the lab (only ari's own, given a client), waiting up to timeout for none.
+
+    With a client, only what that client made (an originate, a bridge, a recording, the other half
+    of its Local calls) or saw enter its app counts: other people's calls in the shared lab do
+    not. Without one, everything in the lab counts. A refused or failed answer raises (an
+    ARIError, LabUnreachable): it is never counted as a leftover.
+    """
+    if isinstance(ari, (int, float)) and not isinstance(ari, bool):     # leftovers(10): the old signature
+        ari, timeout = None, float(ari)
+    get = probes.lab_getter() if ari is None else (lambda path: ari.request("GET", path))
     deadline = time.monotonic() + timeout
     while True:
-        found = {kind: len(probes.ari_get(s, f"/{path}") or []) for kind, path in
-                 (("channels", "channels"), ("bridges", "bridges"), ("recordings", "recordings/stored"))}
+        found = probes.count_leftovers(get, None if ari is None else ari.owns)
         if not any(found.values()) or time.monotonic() > deadline:
             return found
         time.sleep(0.1)

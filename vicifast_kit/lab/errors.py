@@ -1,5 +1,7 @@
 """The error the lab raises: what went wrong and what to do next."""
 
+from ..errors import Error
 
-class LabError(RuntimeError):
+
+class LabError(Error, RuntimeError):
     """The lab could not be started, stopped or reached; the message says what to do next."""

@@ -10,7 +10,10 @@ import urllib.error
 import urllib.request
 from base64 import b64encode
 from pathlib import Path
+from typing import Any, Callable
 
+from .. import settings as _settings
+from ..errors import LabUnreachable, error_for
 from ..settings import Settings
 
 
@@ -26,6 +29,59 @@ def ari_get(s: Settings, path: str, timeout: float = 3):
         return {"http_status": error.code}
     except (OSError, ValueError):
         return None
+
+
+def ari_get_checked(s: Settings, path: str, timeout: float = 3) -> Any:
+    """GET an ARI resource with the lab's credentials; raises what the kit's client raises on an error answer."""
+    __tracebackhide__ = True
+    found = ari_get(s, path, timeout)
+    if found is None:
+        raise LabUnreachable(s.ari_url)
+    if isinstance(found, dict) and set(found) == {"http_status"}:
+        status = found["http_status"]
+        raise error_for(status, "ARI refused the request" if status in (401, 403) else "ARI answered an error",
+                        "GET", path)
+    return found
+
+
+def lab_getter() -> Callable[[str], Any]:
+    """A GET with the lab's settings (read once), raising on error answers: for vk.lab.leftovers()."""
+    s = _settings.load()
+    return lambda path: ari_get_checked(s, path)
+
+
+#: What leftovers() counts: its name -> (the ARI list, the kind a client's ownership files it under, key field).
+LEFTOVER_KINDS = (("channels", "/channels", "channel", "id"), ("bridges", "/bridges", "bridge", "id"),
+                  ("recordings", "/recordings/stored", "recording", "name"))
+
+
+def _sibling(name: str) -> str:
+    """The other half of a Local channel's name ("Local/x@ctx-0001;1" <-> ";2"), else ""."""
+    if name.startswith("Local/") and name[-2:] in (";1", ";2"):
+        return name[:-1] + ("2" if name.endswith("1") else "1")
+    return ""
+
+
+def count_leftovers(get: Callable[[str], Any], owns: Callable[[str, str], bool] | None = None) -> dict[str, int]:
+    """Count channels, bridges and stored recordings (only those owns(kind, id) accepts, when given).
+
+    A Local channel counts with its other half: a client that originates ``Local/9000@inbound``
+    owns the half it was given and the half that runs the dialplan.
+    """
+    found = {}
+    for name, path, kind, field in LEFTOVER_KINDS:
+        items = get(path)
+        if not isinstance(items, list):
+            raise LabUnreachable(path, f"ARI answered {path} with something that is not a list")
+        if owns is None:
+            found[name] = len(items)
+            continue
+        mine = [item for item in items if owns(kind, str(item.get(field, "")))]
+        if kind == "channel":
+            names = {item.get("name") for item in mine}
+            mine += [item for item in items if item not in mine and _sibling(item.get("name", "")) in names]
+        found[name] = len(mine)
+    return found
 
 
 def ami_login(s: Settings, timeout: float = 3) -> str:
