@@ -50,6 +50,12 @@ class _Link:
         self._send_lock = threading.Lock()
         self.open = True
         self.received = 0
+        #: Set by Asterisk's first message. Asterisk reads its side of the handshake through a buffer
+        #: and then waits on the socket itself: a request sent at once can sit in that buffer unseen
+        #: until more bytes come (measured: 10 s). Asterisk always speaks first (ApplicationRegistered,
+        #: or a per-call StasisStart), so requests wait for that.
+        self.ready = threading.Event()
+        self.nudges = 0            # requests that needed a ping to be seen (see request())
 
     def run(self) -> None:
         """Read until the socket closes (on the connection's own thread)."""
@@ -63,6 +69,7 @@ class _Link:
                     log.warning("Ignored a message from Asterisk that is not JSON (%d characters)", len(raw))
                     continue
                 self.received += 1
+                self.ready.set()
                 if protocol.is_response(message):
                     with self._lock:
                         slot = self._pending.pop(str(message.get("request_id", "")), None)
@@ -90,6 +97,7 @@ class _Link:
                 self._pending.clear()
             for slot in waiting:
                 slot[0].set()
+            self.ready.set()
 
     def attach(self, on_event: Callable[[dict], None]) -> None:
         """Send events to on_event from now on (first those that came before, in order)."""
@@ -103,6 +111,8 @@ class _Link:
         """Send a RESTRequest and wait for its RESTResponse (None if the socket closed first)."""
         slot: list = [threading.Event(), None]
         rid = message["request_id"]
+        if not self.ready.wait(timeout):
+            raise WaitTimeout("first message from Asterisk on its new websocket", timeout)
         with self._lock:
             if not self.open:
                 return None
@@ -114,7 +124,19 @@ class _Link:
             with self._lock:
                 self._pending.pop(rid, None)
             return None
-        if not slot[0].wait(timeout):
+        answered = slot[0].wait(min(1.0, timeout))
+        if not answered:
+            # A nudge, in case the request still sits unseen in Asterisk's buffer (see ready):
+            # a ping makes it look at the socket again.
+            self.nudges += 1
+            log.debug("No answer to %s within 1 s: nudging Asterisk with a ping", rid)
+            try:
+                with self._send_lock:
+                    self.connection.ping()
+            except Exception:
+                pass
+            answered = slot[0].wait(max(0.0, timeout - 1.0))
+        if not answered:
             with self._lock:
                 self._pending.pop(rid, None)
             raise WaitTimeout(f"answer from Asterisk to {message['method']} /{message['uri']} "
