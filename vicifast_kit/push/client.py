@@ -26,7 +26,7 @@ from websockets.sync.server import ServerConnection
 
 from .. import settings as _settings
 from ..client import ARIClient
-from ..errors import ClientClosed, LabUnreachable, WaitTimeout, error_for
+from ..errors import ClientClosed, LabUnreachable, RequestTimeout, WaitTimeout, error_for
 from . import protocol
 from .listener import DEFAULT_PORT, Listener, PushError, acquire, release
 
@@ -139,8 +139,8 @@ class _Link:
         if not answered:
             with self._lock:
                 self._pending.pop(rid, None)
-            raise WaitTimeout(f"answer from Asterisk to {message['method']} /{message['uri']} "
-                              "(REST over the websocket)", timeout)
+            raise RequestTimeout("Asterisk's outbound websocket",
+                                 f"{message['method']} /{message['uri']}, REST over the websocket", timeout)
         return slot[1]
 
     def close(self) -> None:
@@ -318,14 +318,18 @@ class PushClient(ARIClient):
         try:
             link = self._wait_link(self.timeout)
         except PushError:
-            raise LabUnreachable(self.url_pushed, "Asterisk's outbound websocket is not connected") from None
+            raise LabUnreachable(self.url_pushed, text=(
+                f"Asterisk's outbound websocket to {self.url_pushed} is not connected (for {self.timeout} s): "
+                "Asterisk reconnects by itself within a second unless it is down (`vicifast-kit lab status`)."
+            )) from None
         answer = link.request(message, self.timeout)
         if answer is None:
             if self._per_call:
                 self.ended = True
                 raise ClientClosed(f"This call's websocket closed before Asterisk answered {method} {path}")
-            raise LabUnreachable(self.url_pushed, "Asterisk's websocket closed before it answered; "
-                                 "it reconnects by itself: try again")
+            raise LabUnreachable(self.url_pushed, text=(
+                f"Asterisk's websocket closed before it answered {method} {path}; it reconnects by itself "
+                "within a second: try again"))
         status, reason, result = protocol.read_response(answer)
         for listener in self.request_listeners:
             try:

@@ -20,6 +20,8 @@ from typing import Callable
 
 from websockets.sync.server import ServerConnection, serve
 
+from ..errors import Error
+
 from .protocol import basic_auth
 
 log = logging.getLogger("vicifast_kit.push")
@@ -29,7 +31,7 @@ DEFAULT_PORT = 8790
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-class PushError(RuntimeError):
+class PushError(Error, RuntimeError):
     """Asterisk's outbound websocket could not be served (port taken, Asterisk never connected...)."""
 
 
@@ -102,13 +104,16 @@ class Listener:
 
     def _accept_loop(self) -> None:
         with selectors.DefaultSelector() as poller:
-            poller.register(self._sock, selectors.EVENT_READ)
+            try:
+                poller.register(self._sock, selectors.EVENT_READ)
+            except (OSError, ValueError):      # closed before this thread got going
+                return
             while not self._stop.is_set():
-                if not poller.select(timeout=0.2):
-                    continue
                 try:
+                    if not poller.select(timeout=0.2):
+                        continue
                     sock, addr = self._sock.accept()
-                except OSError:
+                except (OSError, ValueError):
                     break
                 thread = threading.Thread(target=self._server.handler, args=(sock, addr), daemon=True,
                                           name=f"vicifast-push-conn[{self.name}#{next(self._ids)}]")

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import ARIError, WaitTimeout
+from ..errors import ARIError, Error, WaitTimeout
 from .listener import LOOPBACK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +52,7 @@ CAUSE_OUTCOMES = {16: "completed", 17: "busy", 18: "no-answer", 19: "no-answer",
                   20: "unavailable", 1: "invalid-number", 3: "invalid-number", 34: "congestion", 38: "failed"}
 
 
-class WebhookError(ValueError):
+class WebhookError(Error, ValueError):
     """A request the webhook refuses: ``status`` (401, 413, 415, 422, 429 ...) and a message for the caller."""
 
     def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
