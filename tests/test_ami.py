@@ -116,3 +116,18 @@ def test_an_async_originates_follow_up_event_reaches_wait_for(ami):
     assert reply.events == []
     result = ami.wait_for("OriginateResponse", timeout=15)
     assert result["Response"] == "Success" and result["ActionID"] == reply["ActionID"]
+
+
+def test_command_output_keeps_every_line(ami):
+    """Asterisk 22 sends a Command's output as many Output: headers; none is lost."""
+    reply = ami.action("Command", command="pjsip show endpoints")
+    lines = reply.all("Output")
+    assert len(lines) > 5 and reply["Output"] == lines
+    text = ami.command("pjsip show endpoints")
+    assert all(f"{phone}/{phone}" in text for phone in ("6001", "6002", "6003"))     # Endpoint: 6001/6001 ...
+    assert text.rstrip().splitlines()[-1] == "Objects found: 3"
+
+
+def test_an_unknown_command_raises_with_asterisks_words(ami):
+    with pytest.raises(vk_ami.AMIActionFailed, match="No such command"):
+        ami.command("no such command here")

@@ -4,6 +4,7 @@
     ami.action("Ping")                           # a Message: reply["Ping"] == "Pong"
     ami.action("CoreShowChannels").events        # a list action: its events, until ...Complete
     ami.wait_for("Hangup", timeout=10)           # the oldest Hangup not yet returned by a wait
+    print(ami.command("pjsip show endpoints"))   # an Asterisk CLI command's output, as text
     ami.close()
 """
 
@@ -21,14 +22,18 @@ from typing import Any, Callable
 from . import settings as _settings
 from .errors import SETTINGS_HINT, AMIActionFailed, AMIClosed, AMIError, AMILoginRefused, AMIUnreachable, WaitTimeout
 
-__all__ = ["connect", "AMIClient", "Message", "AMIError", "AMILoginRefused", "AMIActionFailed", "AMIClosed",
+__all__ = ["connect", "AMIClient", "Message", "Parser", "AMIError", "AMILoginRefused", "AMIActionFailed", "AMIClosed",
            "AMIUnreachable"]
 
 log = logging.getLogger("vicifast_kit.ami")
 
 
 class Message(dict):
-    """One AMI message (a response or an event): its fields by name, `.type`, and `.events` for list actions."""
+    """One AMI message (a response or an event): its fields by name, `.type`, and `.events` for list actions.
+
+    A header that comes once is a str; one that comes several times (a ``Command``'s ``Output``,
+    an event's ``ChanVariable``) is the list of its values, in order. ``all(name)`` is always a list.
+    """
 
     def __init__(self, fields: dict, received: float | None = None) -> None:
         super().__init__(fields)
@@ -40,6 +45,18 @@ class Message(dict):
         """The event name ("Newchannel", ...) or "Response"."""
         return self.get("Event") or ("Response" if "Response" in self else "")
 
+    def all(self, name: str) -> list[str]:
+        """Every value of a header, in order ([] if the message has none)."""
+        value = self.get(name)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+    @property
+    def output(self) -> str:
+        """A ``Command``'s output as text: its ``Output`` lines joined by newlines."""
+        return "\n".join(self.all("Output"))
+
     def __getattr__(self, name: str) -> Any:
         for key in self:
             if key.lower() == name.replace("_", "").lower():
@@ -49,6 +66,55 @@ class Message(dict):
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.items() if k in ("Response", "Message", "Channel", "Uniqueid", "Digit")}
         return f"<AMI {self.type} {shown}{f' +{len(self.events)} events' if self.events else ''}>"
+
+
+class Parser:
+    """AMI's wire format: bytes in (any chunks), Messages out; ``Name: value`` lines, a blank line ends a message.
+
+    A repeated header keeps every value (a list, see Message). A line without ``:`` (command output
+    as older Asterisks sent it) is kept as an ``Output`` value. Values lose the one space after the
+    colon; ``Output`` keeps the rest as sent (its columns line up), other headers are stripped.
+    """
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self._fields: dict[str, Any] = {}
+
+    def feed(self, data: bytes) -> list[Message]:
+        """The messages completed by these bytes (a line cut between two chunks waits for the rest)."""
+        data = self._partial + data
+        *lines, self._partial = data.split(b"\n")
+        found = []
+        for line in lines:
+            message = self.feed_line(line)
+            if message is not None:
+                found.append(message)
+        return found
+
+    def feed_line(self, raw: bytes) -> Message | None:
+        """Take one line (with or without its line end); the Message it completes, else None."""
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if not line:
+            if not self._fields:
+                return None
+            message, self._fields = Message(self._fields), {}
+            return message
+        name, colon, value = line.partition(":")
+        if not colon or " " in name.strip():
+            name, value = "Output", line
+        else:
+            name = name.strip()
+            value = value[1:] if value.startswith(" ") else value
+            if name != "Output":
+                value = value.strip()
+        fields = self._fields
+        if name not in fields:
+            fields[name] = value
+        elif isinstance(fields[name], list):
+            fields[name].append(value)
+        else:
+            fields[name] = [fields[name], value]
+        return None
 
 
 def _header(name: str) -> str:
@@ -100,17 +166,12 @@ class AMIClient:
 
     # --- the wire -------------------------------------------------------------------------
     def _read_loop(self) -> None:
-        fields: dict[str, str] = {}
+        parser = Parser()
         try:
             for raw in self._reader:
-                line = raw.decode(errors="replace").rstrip("\r\n")
-                if line:
-                    name, _, value = line.partition(":")
-                    fields[name.strip()] = value.strip()
-                    continue
-                if fields:
-                    self._file(Message(fields))
-                    fields = {}
+                message = parser.feed_line(raw)
+                if message is not None:
+                    self._file(message)
         except (OSError, ValueError):
             pass
         with self._cond:
@@ -181,6 +242,15 @@ class AMIClient:
         """Send an action (keyword arguments become its fields); its response, with .events for list actions."""
         return self._send(action, {_header(k): v for k, v in fields.items()})
 
+    def command(self, command: str) -> str:
+        """Run an Asterisk CLI command over AMI ("pjsip show endpoints") and return its output as text."""
+        __tracebackhide__ = True
+        reply = self._send("Command", {"Command": command}, check=False)
+        if reply.get("Response") == "Error":
+            raise AMIActionFailed(f"The Asterisk command {command!r} failed: "
+                                  f"{reply.output or reply.get('Message', 'no reason given')}", reply)
+        return reply.output
+
     def on(self, event: str, fn: Callable[[Message], Any]) -> Callable[[], None]:
         """Call fn(message) on the dispatcher thread for each event of that name ("*": all); returns an unsubscribe."""
         entry = (event, fn)
@@ -222,6 +292,12 @@ class AMIClient:
 
 def connect(host: str | None = None, port: int | None = None, user: str | None = None,
             secret: str | None = None, *, timeout: float = 10.0) -> AMIClient:
-    """Log in to AMI (defaults: the lab's AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET)."""
-    s = _settings.load()
-    return AMIClient(host or s.ami_host, port or s.ami_port, user or s.ami_user, secret or s.ami_secret, timeout)
+    """Log in to AMI (defaults: the lab's AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET; read only when one is missing)."""
+    __tracebackhide__ = True
+    if host is None or port is None or user is None or secret is None:
+        s = _settings.load()
+        host = s.ami_host if host is None else host
+        port = s.ami_port if port is None else port
+        user = s.ami_user if user is None else user
+        secret = s.ami_secret if secret is None else secret
+    return AMIClient(host, int(port), user, secret, timeout)
