@@ -57,3 +57,49 @@ def test_a_simulated_caller_placed_right_after_a_restart_reaches_the_app():
             ch.hangup()
         finally:
             cleanup(ari)
+
+
+def _drop(ari: vk.ARIClient) -> None:
+    """Cut the client's event websocket as a network failure would (the TCP connection goes down)."""
+    import socket
+    ari._stream._ws.sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_client_that_does_not_reconnect_says_it_is_disconnected(monkeypatch):
+    import threading
+    crashes = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_type))
+    with vk.connect(app=unique_app("norc"), reconnect=False) as ari:
+        reader = ari._stream._thread
+        assert ari.state == "connected"
+        _drop(ari)
+        assert ari.wait_for("WebSocketDisconnected", timeout=5).local        # the local event
+        reader.join(5)
+        assert not reader.is_alive() and crashes == []                       # the thread ended cleanly
+        assert ari.state == "disconnected" and not ari.connected and "disconnected" in repr(ari)
+        started = time.monotonic()
+        with pytest.raises(vk.Disconnected, match="reconnect=False") as err:
+            ari.wait_for("StasisStart", timeout=30)                          # at once, not after 30 s
+        assert time.monotonic() - started < 1 and isinstance(err.value, (vk.Error, ConnectionError))
+        with pytest.raises(vk.Disconnected):
+            ari.wait_connected(timeout=30)
+        assert ari.asterisk.ping().ping == "pong"                            # requests still work
+    assert ari.state == "closed"
+
+
+def test_a_wait_in_progress_learns_of_the_drop():
+    import threading
+    with vk.connect(app=unique_app("norc2"), reconnect=False) as ari:
+        threading.Timer(0.3, _drop, (ari,)).start()
+        started = time.monotonic()
+        with pytest.raises(vk.Disconnected):
+            ari.wait_for("StasisStart", timeout=20)
+        assert time.monotonic() - started < 5
+
+
+def test_a_reconnecting_client_comes_back_after_a_drop():
+    with vk.connect(app=unique_app("rc3")) as ari:
+        _drop(ari)
+        assert ari.wait_for("WebSocketDisconnected", timeout=5).local
+        ari.wait_connected(timeout=10)
+        assert ari.wait_for("WebSocketReconnected", timeout=5).local and ari.state == "connected"

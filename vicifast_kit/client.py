@@ -24,7 +24,7 @@ import requests
 
 from . import api as _api
 from . import settings as _settings
-from .errors import ClientClosed, LabUnreachable, WaitTimeout, error_for
+from .errors import ClientClosed, Disconnected, LabUnreachable, RequestTimeout, WaitTimeout, error_for
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import HANDLE_CLASSES, Handle, Record, binding_for, id_of, method_names
 from .stream import EventStream
@@ -153,6 +153,8 @@ class ARIClient:
         self.apps = [self.app] + [a for a in apps if a != self.app]
         self.subscribe_all = subscribe_all
         self.timeout = timeout
+        #: False: when the event websocket drops, the client stays disconnected (state "disconnected").
+        self.reconnect = reconnect
         self._base = url + "/ari"
         self._session = requests.Session()
         self._session.auth = (self.user, self._password)
@@ -184,8 +186,6 @@ class ARIClient:
             ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
             token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
             self._stream = self._event_source(ws_url, "Authorization: Basic " + token)
-            if not reconnect:
-                self._stream._backoff = (float("inf"), float("inf"))
             self._stream.start()
         except BaseException:
             self.close()
@@ -197,7 +197,8 @@ class ARIClient:
 
     def _event_source(self, ws_url: str, auth_header: str) -> EventStream:
         """Where events come from: ARI's /events websocket (vicifast_kit.push gives Asterisk's outbound one)."""
-        return EventStream(ws_url, auth_header, self._events.put, self._on_stream_state, self.app)
+        return EventStream(ws_url, auth_header, self._events.put, self._on_stream_state, self.app,
+                           reconnect=self.reconnect)
 
     # --- the server's description -------------------------------------------------------
     def _load_surface(self) -> Surface:
@@ -227,7 +228,9 @@ class ARIClient:
         try:
             r = self._session.request(method, self._base + path, params=params or None,
                                       json=body, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except requests.ReadTimeout:
+            raise RequestTimeout(self.url, f"{method} {path}", self.timeout) from None
+        except (requests.ConnectionError, requests.Timeout) as e:      # refused, or no connection in time
             raise LabUnreachable(self.url, type(e).__name__) from None
         for listener in self.request_listeners:
             try:
@@ -357,19 +360,39 @@ class ARIClient:
         """True while the event websocket is up (False between a drop and the reconnect)."""
         return bool(self._stream and self._stream.connected and not self._closed)
 
+    @property
+    def state(self) -> str:
+        """"connected", "reconnecting" (the websocket dropped; it comes back), "disconnected" (for good) or "closed"."""
+        if self._closed:
+            return "closed"
+        if self.connected:
+            return "connected"
+        return "disconnected" if getattr(self._stream, "gave_up", False) else "reconnecting"
+
     def wait_connected(self, timeout: float = 30.0) -> None:
-        """Block until the event websocket is up (raises WaitTimeout)."""
+        """Block until the event websocket is up (raises WaitTimeout, or Disconnected for a client that gave up)."""
+        __tracebackhide__ = True
         deadline = time.monotonic() + timeout
         while not self.connected:
             if self._closed:
-                raise ClientClosed("This ARI client is closed")
+                raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+            if getattr(self._stream, "gave_up", False):
+                raise self._disconnected()
             if time.monotonic() > deadline:
                 raise WaitTimeout("the event websocket to reconnect", timeout)
             time.sleep(0.05)
 
+    def _disconnected(self) -> Disconnected:
+        return Disconnected(
+            f"The event websocket of app {self.app!r} dropped and this client does not reconnect "
+            "(it was made with reconnect=False): no more events will come. Make a new client with "
+            "vk.connect(), or leave reconnect=True (the default) to have it come back by itself.")
+
     def _on_stream_state(self, up: bool) -> None:
         self._events.put({"type": RECONNECTED if up else DISCONNECTED, "application": self.app,
                           "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000%z")}, local=True)
+        if not up and getattr(self._stream, "gave_up", False):
+            self._events.fail(self._disconnected())
 
     # --- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
@@ -418,8 +441,7 @@ class ARIClient:
             pass
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "connected" if self.connected else "reconnecting"
-        return f"<ARIClient app={self.app!r} url={self.url!r} user={self.user!r} {state}>"
+        return f"<ARIClient app={self.app!r} url={self.url!r} user={self.user!r} {self.state}>"
 
     def __dir__(self) -> Iterable[str]:
         return sorted(set(super().__dir__()))

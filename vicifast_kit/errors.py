@@ -9,8 +9,8 @@ to do next. Classes also inherit the built-in exception a Python programmer woul
     │   ├── BadRequest 400, Unauthorized 401, Forbidden 403, Conflict 409, UnprocessableEntity 422, ServerError 5xx
     │   └── NotFound 404
     │       └── CallEnded (an operation on a call that has ended; .cause)
-    ├── LabUnreachable (also ConnectionError)
-    │   └── RequestTimeout (also TimeoutError: the server took too long to answer)
+    ├── LabUnreachable (also ConnectionError: nothing answers)
+    ├── RequestTimeout (also TimeoutError: the server took the request but answered too late)
     ├── Disconnected (also ConnectionError: a client made with reconnect=False lost its event websocket)
     ├── WaitTimeout (also TimeoutError)
     ├── ClientClosed (also RuntimeError)
@@ -146,20 +146,22 @@ class LabUnreachable(Error, ConnectionError):
         return (type(self), (self.url, self.detail))
 
 
-class RequestTimeout(LabUnreachable, TimeoutError):
-    """The server accepted the request but did not answer within the client's timeout (it is slow, not down)."""
+class RequestTimeout(Error, TimeoutError):
+    """The server took the request but did not answer within the client's timeout: it is slow, not down."""
 
     __module__ = "vicifast_kit"
 
-    def __init__(self, url: str, detail: str = "", timeout: float | None = None) -> None:
+    def __init__(self, url: str, what: str = "", timeout: float | None = None) -> None:
+        self.url = url
+        self.what = what
         self.timeout = timeout
-        text = (f"{url} accepted the request but gave no answer within {timeout} s: Asterisk is busy or stuck. "
-                "Try again, or give the client more time (vk.connect(timeout=...)); `vicifast-kit lab status` "
-                "and `vicifast-kit lab logs` tell how the lab is doing.")
-        super().__init__(url, detail, text)
+        super().__init__(
+            f"{url} took the request{f' ({what})' if what else ''} but gave no answer within {timeout} s: "
+            "Asterisk is busy or stuck, not down. Try again, or give the client more time "
+            "(vk.connect(timeout=...)); `vicifast-kit lab status` and `vicifast-kit lab logs` tell how the lab is.")
 
     def __reduce__(self):
-        return (type(self), (self.url, self.detail, self.timeout))
+        return (type(self), (self.url, self.what, self.timeout))
 
 
 class Disconnected(Error, ConnectionError):

@@ -241,6 +241,7 @@ class EventHub:
         self._handlers_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=dispatch_queue)
         self._closed = False
+        self._failure: BaseException | None = None     # raised by waits once no more events can come
         self._internal: dict[tuple, None] = {}   # keys of objects the kit made for itself (oldest first)
         self.dropped = 0        # events the dispatcher had no room for
         self.received = 0
@@ -345,6 +346,8 @@ class EventHub:
                         return None
                     if self._closed:
                         raise ClientClosed(f"The client was closed while waiting for {what or event_type}")
+                    if self._failure is not None:
+                        raise type(self._failure)(*self._failure.args)
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         raise WaitTimeout(what or str(event_type), timeout)
@@ -459,6 +462,13 @@ class EventHub:
                         getattr(sub.fn, "__name__", sub.fn), spent, ev.type)
 
     # --- shutdown --------------------------------------------------------------------------
+    def fail(self, error: BaseException) -> None:
+        """No more events will come: waits return what is buffered, then raise error instead of waiting."""
+        with self._lock:
+            self._failure = error
+            for _, _, cond in self._waiters:
+                cond.notify()
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop the dispatcher and wake every waiter."""
         with self._lock:

@@ -19,12 +19,15 @@ class EventStream:
     """ARI's /events websocket for a set of apps; ``on_event(dict)`` gets every message, in order.
 
     The URL carries no credentials (they go in the handshake's Authorization header), so it can
-    be logged.
+    be logged. When the websocket drops, ``on_state(False)`` is called; the stream reconnects with
+    backoff and calls ``on_state(True)``, or, made with ``reconnect=False``, sets ``gave_up`` before
+    that call and its thread ends.
     """
 
     def __init__(self, ws_url: str, auth_header: str, on_event: Callable[[dict], None],
                  on_state: Callable[[bool], None], name: str, connect_timeout: float = 5.0,
-                 backoff: tuple[float, float] = (0.25, 5.0), idle_ping: float = 20.0) -> None:
+                 backoff: tuple[float, float] = (0.25, 5.0), idle_ping: float = 20.0,
+                 reconnect: bool = True) -> None:
         self.url = ws_url
         self._header = [auth_header]
         self._on_event = on_event
@@ -37,6 +40,9 @@ class EventStream:
         self._lock = threading.Lock()
         self.connected = False
         self.reconnects = 0
+        self.reconnect = reconnect
+        #: True once the websocket dropped for good (a stream made with reconnect=False).
+        self.gave_up = False
         self._thread = threading.Thread(target=self._run, name=f"vicifast-ari-reader[{name}]", daemon=True)
 
     def _open(self) -> websocket.WebSocket:
@@ -78,6 +84,8 @@ class EventStream:
                 if self._stop.is_set():
                     return
                 self._lost(ws)
+                if self.gave_up:
+                    return
                 ws = None
                 continue
             if not msg:
@@ -98,7 +106,11 @@ class EventStream:
             ws.close(timeout=0.2)
         except Exception:
             pass
-        log.warning("ARI event websocket lost (%s); reconnecting with backoff", self.url)
+        if self.reconnect:
+            log.warning("ARI event websocket lost (%s); reconnecting with backoff", self.url)
+        else:
+            self.gave_up = True
+            log.warning("ARI event websocket lost (%s); this client does not reconnect (reconnect=False)", self.url)
         self._on_state(False)
 
     def _reconnect(self) -> websocket.WebSocket | None:
