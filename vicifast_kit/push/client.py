@@ -340,8 +340,25 @@ class PushClient(ARIClient):
             raise error_for(status, protocol.error_message(result, reason), method, path)
         return result
 
+    @property
+    def state(self) -> str:
+        """As for vk.connect() ("connected", "reconnecting", "closed"), and "ended" for a per-call client whose call is over."""
+        if self._per_call and self.ended and not self._closed:
+            return "ended"
+        return super().state
+
+    def raw_request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> dict:
+        """Send one RESTRequest and return Asterisk's RESTResponse message as it came (to see the protocol)."""
+        if self._closed:
+            raise ClientClosed("This ARI client is closed: make a new one with vk.push.connect()")
+        answer = self._wait_link(self.timeout).request(protocol.rest_request(method, path, params, body),
+                                                       self.timeout)
+        if answer is None:
+            raise LabUnreachable(self.url_pushed, text="Asterisk's websocket closed before it answered: try again")
+        return answer
+
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "connected" if self.connected else "waiting for Asterisk"
+        state = "waiting for Asterisk" if self.state == "reconnecting" else self.state
         return f"<PushClient app={self.app!r} at {self.url_pushed} rest={self.rest} {state}>"
 
 
@@ -434,6 +451,14 @@ class PerCallServer:
     def _connections(self) -> list:
         with self._lock:
             return [c._link.connection for c in self._clients if c._link is not None and c._link.open]
+
+    def wait_ended(self, timeout: float = 15.0) -> None:
+        """Block until Asterisk has closed every call's websocket (a few seconds after each call leaves Stasis)."""
+        deadline = time.monotonic() + timeout
+        while any(not c.ended for c in self.calls):
+            if time.monotonic() > deadline:
+                raise WaitTimeout("per-call websockets to be closed by Asterisk", timeout)
+            time.sleep(0.1)
 
     @property
     def calls(self) -> list[PushClient]:
