@@ -135,3 +135,11 @@ def test_listener_stays_on_loopback_and_says_when_the_port_is_taken():
             Listener(first.port, name="second")
     finally:
         first.close()
+
+
+def test_a_closed_listener_leaves_no_open_file():
+    import os
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(10):
+        Listener(0, name="fds").close()
+    assert len(os.listdir("/proc/self/fd")) == before

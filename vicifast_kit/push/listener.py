@@ -150,10 +150,14 @@ class Listener:
     def close(self, timeout: float = 5.0) -> None:
         """Stop listening, close every connection, and wait for the threads."""
         self._stop.set()
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+        self._server.socket_closed.set()          # a handshake still under way is refused
+        for sock in (self._sock, getattr(self._server, "shutdown_watcher", None),
+                     getattr(self._server, "shutdown_notifier", None)):
+            try:
+                if sock is not None:
+                    sock.close()
+            except OSError:
+                pass
         with self._lock:
             connections = list(self._connections)
             threads = list(self._threads)
