@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .handles import HANDLE_PARAMS      # parameters that accept a handle as well as an id (from KINDS)
+
 _TYPES = {"string": str, "int": int, "long": int, "double": float, "boolean": bool,
           "containers": dict, "object": dict, "binary": bytes}
 
@@ -54,10 +56,6 @@ class Param:
         return base.__name__ if isinstance(base, type) else base
 
 
-# Parameters that accept a handle as well as an id.
-HANDLE_PARAMS = {"channel", "channel_id", "bridge_id", "playback_id", "recording_name",
-                 "snoop_id", "other_channel_id", "device_name", "mailbox_name", "application_name",
-                 "sound_id", "caller"}
 
 
 @dataclass

@@ -26,7 +26,7 @@ from . import api as _api
 from . import settings as _settings
 from .errors import ClientClosed, Disconnected, LabUnreachable, RequestTimeout, WaitTimeout, error_for
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
-from .handles import HANDLE_CLASSES, Handle, Record, binding_for, id_of, method_names
+from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
 from .stream import EventStream
 
 log = logging.getLogger("vicifast_kit.client")
@@ -41,6 +41,7 @@ class ResourceGroup:
 
     def __init__(self, client: "ARIClient") -> None:
         self._client = client
+        self._ctx: Context = client.context
 
     def __repr__(self) -> str:
         ops = sorted(n for n in dir(type(self)) if not n.startswith("_") and n != "resource")
@@ -68,11 +69,13 @@ def _make_method(op: _api.Operation, bound: dict[str, str] | None, qualname: str
     """A method calling op, with the handle's fields bound to the path parameters named in bound."""
     if bound:
         def method(self, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             ids = {param: self.raw.get(field) for param, field in bound.items()}
-            return self._client._call(op, args, kwargs, ids)
+            return self._ctx.call(op, args, kwargs, ids)
     else:
         def method(self, *args: Any, **kwargs: Any) -> Any:
-            return self._client._call(op, args, kwargs, {})
+            __tracebackhide__ = True
+            return self._ctx.call(op, args, kwargs, {})
     keep = tuple(bound or ())
     method.__signature__ = op.signature(keep, self_param=True)
     method.__doc__ = op.doc(keep)
@@ -88,8 +91,9 @@ class Surface:
     def __init__(self, description: _api.APIDescription) -> None:
         self.api = description
         self.groups: dict[str, type[ResourceGroup]] = {}
+        #: ARI model name -> the handle class with this description's operations as methods.
         self.handles: dict[str, type[Handle]] = {}
-        handle_methods: dict[type[Handle], dict[str, Callable]] = {c: {} for c in HANDLE_CLASSES.values()}
+        handle_methods: dict[str, dict[str, Callable]] = {k.name: {} for k in KINDS}
         for group, ops in description.operations.items():
             cls_name = "".join(w.capitalize() for w in group.split("_")) + "Resource"
             methods: dict[str, Any] = {"resource": group, "__doc__": f"The {group} operations of ARI."}
@@ -97,16 +101,17 @@ class Surface:
                 methods[name] = _make_method(op, None, cls_name, name)
                 found = binding_for(op.path)
                 if found:
-                    hcls, params = found
-                    for hname in method_names(hcls, name):
-                        handle_methods[hcls].setdefault(
-                            hname, _make_method(op, params, hcls.__name__, hname))
+                    kind, params = found
+                    for hname in kind.method_names(name):
+                        handle_methods[kind.name].setdefault(
+                            hname, _make_method(op, params, kind.model, hname))
             self.groups[group] = type(cls_name, (ResourceGroup,), methods)
-        for name, base in HANDLE_CLASSES.items():
-            attrs = {k: v for k, v in handle_methods[base].items() if not hasattr(base, k)}
+        for kind in KINDS:
+            base = kind.handle
+            attrs = {k: v for k, v in handle_methods[kind.name].items() if not hasattr(base, k)}
             attrs["__doc__"] = base.__doc__
             attrs["__module__"] = base.__module__
-            self.handles[name] = type(name, (base,), attrs)
+            self.handles[kind.model] = type(kind.model, (base,), attrs)
 
 
 _SURFACES: dict[str, Surface] = {}
@@ -179,9 +184,11 @@ class ARIClient:
         try:
             self._surface = self._load_surface()
             self._api = self._surface.api
+            #: The narrow interface handles and events use (see handles.Context).
+            self.context = Context(self, self._call, self._surface.handles, self._api.models)
             for group, cls in self._surface.groups.items():
                 setattr(self, group, cls(self))
-            self._events = EventHub(self, self.app, ownership=self._ownership)
+            self._events = self.context.events = EventHub(self.context, self.app, ownership=self._ownership)
             query = urlencode({"app": ",".join(self.apps), "subscribeAll": "true" if subscribe_all else "false"})
             ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
             token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
@@ -312,30 +319,19 @@ class ARIClient:
 
     def _wrap(self, type_name: str, value: Any) -> Any:
         """A server result as the kit returns it: handles, lists of handles, Records, bytes."""
-        if value is None or type_name in ("void", ""):
-            return value
-        m = re.fullmatch(r"List\[(\w+)\]", type_name)
-        if m and isinstance(value, list):
-            return [self._wrap(m.group(1), v) for v in value]
-        if isinstance(value, dict):
-            cls = self._surface.handles.get(type_name)
-            return cls(self, value) if cls else Record(value)
-        return value
+        return self.context.wrap(type_name, value)
 
     def handle(self, kind: str, id: str | tuple) -> Handle:
-        """A handle for an object known by id, without asking the server: ``ari.handle("Channel", "123")``."""
-        cls = self._surface.handles.get(kind) or next(
-            (c for c in self._surface.handles.values() if c.kind.lower() == kind.lower()), None)
-        if cls is None:
-            raise ValueError(f"No handle kind {kind!r}; kinds: {', '.join(self._surface.handles)}")
-        return cls(self, id)
+        """A handle for an object known by id, without asking the server: ``ari.handle("channel", "123")``."""
+        return self.context.handle_class(kind_of(kind).model)(self, id)
 
     def owns(self, kind: str | Handle, id: str | None = None) -> bool:
         """True if this client made the object, or saw it enter its app: ``ari.owns(ch)``, ``ari.owns("bridge", id)``."""
         if isinstance(kind, Handle):
             kind, id = kind.key
-        kind = {"stored_recording": "recording", "storedRecording": "recording"}.get(kind, kind)
-        return (kind, str(id)) in self._ownership
+        else:
+            kind = kind_of(kind).name
+        return self._ownership.owns(kind, id)
 
     # --- events --------------------------------------------------------------------------
     def on(self, event_type: str | Iterable[str], fn: Callable[[Event], Any]) -> Subscription:

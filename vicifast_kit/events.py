@@ -12,19 +12,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .errors import ClientClosed, WaitTimeout
-from .handles import HANDLE_CLASSES, Handle, Record, _wrap_plain
+from .handles import EVENT_FIELD_MODELS, FINAL_EVENTS, HANDLE_CLASSES, KIND_BY_SOURCE, Handle, _wrap_plain
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import ARIClient
+    from .handles import Context
 
 log = logging.getLogger("vicifast_kit.events")
 
-# Fields that name an object when the server's description of an event type says nothing.
-_FALLBACK_FIELD_TYPES = {"channel": "Channel", "bridge": "Bridge", "playback": "Playback",
-                         "recording": "LiveRecording", "endpoint": "Endpoint",
-                         "device_state": "DeviceState", "peer": "Channel", "caller": "Channel"}
-# Kinds named by a playback's or recording's target_uri ("channel:ID", "bridge:ID").
-_TARGET_KINDS = {"channel": "channel", "bridge": "bridge"}
+# Kinds named by a playback's or recording's target_uri ("channel:ID", "bridge:ID"): ARI's prefix -> kind.
+_TARGET_KINDS = KIND_BY_SOURCE
 
 #: Types of the kit's own (local) events about its websocket.
 DISCONNECTED = "WebSocketDisconnected"
@@ -42,35 +38,19 @@ def _parse_time(text: Any) -> Any:
     return text
 
 
-_FIELD_TYPES_CACHE: dict[tuple[int, str], dict[str, str]] = {}
-
-
-def _field_types(client: "ARIClient", event_type: str) -> dict[str, str]:
-    """Field name -> model name of an event type, from the server's description (cached)."""
-    api = client._api
-    cache_key = (id(api), event_type)
-    found = _FIELD_TYPES_CACHE.get(cache_key)
-    if found is None:
-        props = ((api.models.get(event_type) or {}).get("properties") or {}) if api else {}
-        found = {name: spec.get("type", "") for name, spec in props.items()}
-        if api is not None:
-            _FIELD_TYPES_CACHE[cache_key] = found
-    return found
-
-
 class Event:
     """One ARI event: ``.type``, ``.timestamp``, its fields as attributes, handles for the objects it names."""
 
-    __slots__ = ("_client", "raw", "type", "seq", "keys", "local", "_field_types", "received", "internal")
+    __slots__ = ("_ctx", "raw", "type", "seq", "keys", "local", "_field_types", "received", "internal")
 
-    def __init__(self, client: "ARIClient", raw: dict, seq: int = 0, local: bool = False) -> None:
-        self._client = client
+    def __init__(self, context: "Context", raw: dict, seq: int = 0, local: bool = False) -> None:
+        self._ctx = context
         self.raw = raw
         self.received = time.time()      # this machine's clock, comparable with request times
         self.type: str = raw.get("type", "")
         self.seq = seq
         self.local = local
-        self._field_types = _field_types(client, self.type)
+        self._field_types = context.field_types(self.type)
         self.keys = self._object_keys()
         self.internal = False    # about objects the kit made for itself (media channels, snoops, bridges)
 
@@ -80,7 +60,7 @@ class Event:
         return _parse_time(self.raw.get("timestamp"))
 
     def _field_type(self, name: str) -> str:
-        return self._field_types.get(name) or _FALLBACK_FIELD_TYPES.get(name, "")
+        return self._field_types.get(name) or EVENT_FIELD_MODELS.get(name, "")
 
     def _object_keys(self) -> list[tuple[str, str]]:
         keys = []
@@ -109,7 +89,7 @@ class Event:
                                  f"{', '.join(self.raw)}") from None
         type_name = self._field_type(name)
         if type_name and (isinstance(value, dict) or isinstance(value, list)):
-            return self._client._wrap(type_name, value)
+            return self._ctx.wrap(type_name, value)
         return _wrap_plain(value)
 
     def __getitem__(self, name: str) -> Any:
@@ -150,7 +130,7 @@ class Ownership:
         self._limit = limit
 
     def add(self, kind: str, ident: Any) -> None:
-        """Remember an object of this kind ("channel", "bridge", "recording") by its id (a recording's name)."""
+        """Remember an object of this kind ("channel", "bridge", "stored_recording") by its id (a recording's name)."""
         if not ident:
             return
         with self._lock:
@@ -161,6 +141,12 @@ class Ownership:
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
+    def owns(self, kind: str, ident: Any) -> bool:
+        """True if the object was noted (a live recording counts as its stored recording, by name)."""
+        if kind == "live_recording":
+            kind = "stored_recording"
+        return (kind, str(ident)) in self._keys
+
     def __len__(self) -> int:
         return len(self._keys)
 
@@ -169,7 +155,7 @@ class Ownership:
         if method != "POST" or result.__class__ is not dict:
             return
         if path.endswith("/record") or (path.startswith("/recordings/stored/") and path.endswith("/copy")):
-            self.add("recording", result.get("name"))
+            self.add("stored_recording", result.get("name"))       # a live recording is stored by its name
         elif path.startswith("/channels") and "caller" in result:
             self.add("channel", result.get("id"))
         elif path.startswith("/bridges") and "bridge_type" in result:
@@ -224,10 +210,10 @@ class EventHub:
     the dispatcher thread, so a slow handler never holds up the stream or a wait_for.
     """
 
-    def __init__(self, client: "ARIClient", name: str, per_type: int = 5000, per_object: int = 500,
+    def __init__(self, context: "Context", name: str, per_type: int = 5000, per_object: int = 500,
                  objects: int = 5000, dispatch_queue: int = 20000, slow_handler: float = 1.0,
                  ownership: Ownership | None = None) -> None:
-        self._client = client
+        self._ctx = context
         #: What the client made or saw enter its app (StasisStart events are noted here).
         self.ownership = ownership if ownership is not None else Ownership()
         self._lock = threading.Lock()
@@ -253,7 +239,7 @@ class EventHub:
     # --- arrival (reader thread) ---------------------------------------------------------
     def put(self, raw: dict, local: bool = False) -> Event:
         """File an event from the server (or a local one) and wake whoever waits for it."""
-        ev = Event(self._client, raw, next(self._seq), local)
+        ev = Event(self._ctx, raw, next(self._seq), local)
         if ev.type == "StasisStart":
             self.ownership.note_event(raw)
         internal = self._internal
@@ -445,8 +431,7 @@ class EventHub:
                 if sub.active and (sub.types is None or ev.type in sub.types):
                     self._run(sub, ev)
             for key in ev.keys:
-                cls = next((c for c in HANDLE_CLASSES.values() if c.kind == key[0]), None)
-                if cls is not None and ev.type in cls.final_events and key in self._handlers:
+                if ev.type in FINAL_EVENTS.get(key[0], ()) and key in self._handlers:
                     self._drop_object(key)
 
     def _run(self, sub: Subscription, ev: Event) -> None:

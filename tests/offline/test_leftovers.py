@@ -97,7 +97,7 @@ def test_only_owned_objects_and_the_other_half_of_owned_local_calls_count():
                          {"id": "p", "name": "PJSIP/6001-00000001"}],
            "/bridges": [{"id": "b-mine"}, {"id": "b-theirs"}],
            "/recordings/stored": [{"name": "mine"}, {"name": "theirs"}]}
-    owned = {("channel", "a1"), ("bridge", "b-mine"), ("recording", "mine")}
+    owned = {("channel", "a1"), ("bridge", "b-mine"), ("stored_recording", "mine")}
     found = probes.count_leftovers(lab.__getitem__, lambda kind, ident: (kind, ident) in owned)
     assert found == {"channels": 2, "bridges": 1, "recordings": 1}
     assert probes.count_leftovers(lab.__getitem__) == {"channels": 5, "bridges": 2, "recordings": 2}
@@ -111,7 +111,8 @@ def test_ownership_notes_what_requests_made_and_what_entered_the_app():
     own.note_result("POST", "/bridges", {"id": "b1", "bridge_type": "mixing"})
     own.note_result("GET", "/channels/c9", {"id": "c9", "caller": {}})                            # a read: not kept
     own.note_result("POST", "/channels/c1/record", {"name": "r1", "target_uri": "channel:c1"})
-    assert {("channel", "c1"), ("bridge", "b1"), ("recording", "r1")} <= set(own._keys)
+    assert {("channel", "c1"), ("bridge", "b1"), ("stored_recording", "r1")} <= set(own._keys)
+    assert own.owns("live_recording", "r1") and own.owns("stored_recording", "r1")
     assert ("playback", "p1") not in own and ("channel", "c9") not in own
     own.note_event({"type": "StasisStart", "channel": {"id": "c2"}})
     assert ("channel", "c2") in own and ("channel", "c1") not in own and len(own) == 3     # bounded: oldest gone

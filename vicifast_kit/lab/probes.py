@@ -52,7 +52,7 @@ def lab_getter() -> Callable[[str], Any]:
 
 #: What leftovers() counts: its name -> (the ARI list, the kind a client's ownership files it under, key field).
 LEFTOVER_KINDS = (("channels", "/channels", "channel", "id"), ("bridges", "/bridges", "bridge", "id"),
-                  ("recordings", "/recordings/stored", "recording", "name"))
+                  ("recordings", "/recordings/stored", "stored_recording", "name"))
 
 
 def _sibling(name: str) -> str:
