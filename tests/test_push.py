@@ -40,6 +40,8 @@ def test_asterisk_connects_out_and_pushes_a_calls_events(pushed):
     caller = vk.lab.simulate_caller(ari, say=None)
     start = ari.wait_for("StasisStart", timeout=10)
     assert start.application == "vicifast-push" and start.args == ["inbound", "5551000"]
+    with pytest.raises(push.PushError, match="served already"):    # e.g. a notebook cell run twice
+        push.connect(connect_timeout=1)
     ch = start.channel
     ch.answer()
     assert ch.wait_for("ChannelStateChange", timeout=5).channel.state == "Up"

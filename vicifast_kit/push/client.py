@@ -208,7 +208,13 @@ class PushClient(ARIClient):
                     s = _settings.load()
                     credentials = (s.ari_user, s.ari_password)
                 self._listener = acquire(port, host, credentials=credentials, name=app)
-            self._listener.route(path, self._serve)
+            try:
+                self._listener.route(path, self._serve)
+            except PushError:
+                if self._owns_listener:
+                    release(self._listener)
+                self._stopped_serving = True
+                raise
             try:
                 self._wait_link(connect_timeout)
             except BaseException:
@@ -393,7 +399,11 @@ class PerCallServer:
         self._closed = False
         self.failures = 0
         self._listener = acquire(port, host, credentials=credentials, name=app)
-        self._listener.route(path, self._serve)
+        try:
+            self._listener.route(path, self._serve)
+        except PushError:
+            release(self._listener)
+            raise
 
     @property
     def url(self) -> str:

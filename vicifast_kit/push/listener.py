@@ -75,6 +75,9 @@ class Listener:
     def route(self, path: str, fn: Callable[[ServerConnection], None]) -> None:
         """Give each connection to path to fn(connection), on that connection's own thread."""
         with self._lock:
+            if path in self._routes:
+                raise PushError(f"{self.url(path)} is served already by another client in this program: close "
+                                "that one first (ari.close()); Asterisk keeps one connection per configuration")
             self._routes[path] = fn
 
     def unroute(self, path: str) -> None:
