@@ -72,3 +72,43 @@ def test_wait_timeout_names_what_was_awaited(ari):
     with pytest.raises(TimeoutError) as err:
         ari.wait_for("StasisStart", timeout=0.2)
     assert isinstance(err.value, vk.WaitTimeout) and "StasisStart" in str(err.value)
+
+
+def test_a_wrong_password_says_what_to_check():
+    port = settings.lab_values()["ARI_PORT"]
+    with pytest.raises(vk.Unauthorized) as err:
+        vk.connect(app=unique_app(), url=f"http://127.0.0.1:{port}", password="wrong")
+    text = str(err.value)
+    assert "ARI_PASSWORD" in text and "vicifast-kit lab status" in text and "wrong" not in text
+
+
+def test_answering_a_call_that_ended_says_so_with_its_hang_up_cause(lab):
+    caller, ch = lab.call(answer=False, duration=8)
+    caller.hangup()                                             # the caller hangs up: cause 16
+    ch.wait_for("StasisEnd", timeout=10)
+    with pytest.raises(vk.CallEnded) as err:
+        ch.answer()
+    e = err.value
+    assert isinstance(e, vk.NotFound) and e.status == 404 and e.cause == 16
+    assert "this call has ended (hang-up cause 16, Normal Clearing)" in str(e)
+    with pytest.raises(vk.NotFound) as err:                     # an id never seen: it may never have existed
+        lab.ari.channels.answer("no-such-call")
+    assert isinstance(err.value, vk.CallEnded) and err.value.cause is None and "never existed" in str(err.value)
+
+
+def test_a_notebook_traceback_shows_the_users_code_not_the_kits(ari):
+    """IPython (Jupyter) skips frames whose locals hold __tracebackhide__: only the raising frame of the kit shows."""
+    import sys
+    from IPython.core.ultratb import FormattedTB
+
+    def users_cell():
+        ari.channels.get("no-such-channel")
+
+    try:
+        users_cell()
+    except vk.NotFound:
+        etype, value, tb = sys.exc_info()
+    text = FormattedTB(mode="Context", theme_name="nocolor").text(etype, value, tb)
+    kit_frames = [line for line in text.splitlines() if line.startswith("File ") and "vicifast_kit" in line]
+    assert "users_cell" in text and "skipping hidden" in text
+    assert len(kit_frames) == 1, text                           # _call, the method, ... are hidden

@@ -127,6 +127,7 @@ class AMIClient:
 
     def __init__(self, host: str, port: int, user: str, secret: str, timeout: float = 10.0,
                  buffer: int = 10000) -> None:
+        __tracebackhide__ = True
         self.host, self.port, self.user, self.timeout = host, port, user, timeout
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
@@ -204,6 +205,7 @@ class AMIClient:
                         log.exception("AMI handler %r failed on %s (the stream goes on)", fn, message.type)
 
     def _send(self, action: str, fields: dict, check: bool = True) -> Message:
+        __tracebackhide__ = True
         action_id = f"vk-{next(self._ids)}"
         lines = [f"Action: {action}", f"ActionID: {action_id}"]
         for name, value in fields.items():
@@ -240,6 +242,7 @@ class AMIClient:
     # --- the API --------------------------------------------------------------------------
     def action(self, action: str, **fields: Any) -> Message:
         """Send an action (keyword arguments become its fields); its response, with .events for list actions."""
+        __tracebackhide__ = True
         return self._send(action, {_header(k): v for k, v in fields.items()})
 
     def command(self, command: str) -> str:
@@ -259,6 +262,7 @@ class AMIClient:
 
     def wait_for(self, event: str, timeout: float = 10.0, where: Callable[[Message], bool] | None = None) -> Message:
         """The oldest event of that name since connect that no earlier wait returned (WaitTimeout after timeout)."""
+        __tracebackhide__ = True
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:

@@ -44,3 +44,15 @@ def cause_text(cause: int | str | None) -> str:
         return str(cause)
     name = CAUSES.get(number)
     return f"{number} ({name})" if name else str(number)
+
+
+def cause_phrase(cause: int | str | None) -> str:
+    """A hang-up cause for a sentence: ``cause_phrase(16)`` -> "hang-up cause 16, Normal Clearing"."""
+    if cause is None or cause == "":
+        return "hang-up cause unknown"
+    try:
+        number = int(cause)
+    except (TypeError, ValueError):
+        return f"hang-up cause {cause}"
+    name = CAUSES.get(number)
+    return f"hang-up cause {number}, {name}" if name else f"hang-up cause {number}"

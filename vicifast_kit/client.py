@@ -24,7 +24,9 @@ import requests
 
 from . import api as _api
 from . import settings as _settings
-from .errors import ClientClosed, Disconnected, LabUnreachable, RequestTimeout, WaitTimeout, error_for
+from .causes import cause_phrase
+from .errors import (CallEnded, ClientClosed, Disconnected, LabUnreachable, NotFound, RequestTimeout, WaitTimeout,
+                     auth_hint, error_for)
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
 from .stream import EventStream
@@ -139,6 +141,7 @@ class ARIClient:
     def __init__(self, app: str | None = None, *, url: str | None = None, user: str | None = None,
                  password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
                  timeout: float = 10.0, reconnect: bool = True) -> None:
+        __tracebackhide__ = True       # a notebook's traceback shows the user's line, not the kit's
         cfg = None
         if url is None or user is None or password is None:
             cfg = _settings.load()
@@ -209,6 +212,7 @@ class ARIClient:
 
     # --- the server's description -------------------------------------------------------
     def _load_surface(self) -> Surface:
+        __tracebackhide__ = True
         index = self._http("GET", "/api-docs/resources.json")
         docs: dict[str, dict] = {}
         for entry in index.get("apis", []):
@@ -229,6 +233,7 @@ class ARIClient:
     # --- HTTP ----------------------------------------------------------------------------
     def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
               binary: bool = False) -> Any:
+        __tracebackhide__ = True
         if self._closed:
             raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
         started = time.time()
@@ -249,7 +254,8 @@ class ARIClient:
                 message = r.json().get("message") or r.reason
             except ValueError:
                 message = _text_of(r.text) or r.reason
-            raise error_for(r.status_code, message, method, path)
+            raise error_for(r.status_code, message, method, path,
+                            auth_hint(self.user) if r.status_code == 401 else "")
         if r.status_code == 204 or not r.content:
             return None
         if binary or "json" not in r.headers.get("Content-Type", ""):
@@ -258,6 +264,7 @@ class ARIClient:
 
     def request(self, method: str, path: str, *, body: Any = None, **params: Any) -> Any:
         """Any ARI call by hand: ``ari.request("GET", "/channels")``; params in the query, body as JSON."""
+        __tracebackhide__ = True
         path = "/" + path.lstrip("/")
         if path.startswith("/ari/"):
             path = path[4:]
@@ -270,6 +277,7 @@ class ARIClient:
         return result
 
     def _call(self, op: _api.Operation, args: tuple, kwargs: dict, bound: dict[str, Any]) -> Any:
+        __tracebackhide__ = True
         unbound = [p for p in op.path_params if p.name not in bound]
         if len(args) > len(unbound):
             raise TypeError(f"{op.name}() takes {len(unbound)} positional argument(s) "
@@ -307,9 +315,31 @@ class ARIClient:
                 query[p.name] = _encode(v, p)
         if op.resource == "events" and op.nickname == "eventWebsocket":
             return self._raw_websocket(query)
-        result = self._http(op.method, path, query, body, binary=op.response == "binary")
+        try:
+            result = self._http(op.method, path, query, body, binary=op.response == "binary")
+        except NotFound as error:
+            ended = self._call_ended(op, values, error)
+            if ended is None:
+                raise
+            raise ended from None
         self._ownership.note_result(op.method, path, result)
         return self._wrap(op.response, result)
+
+    def _call_ended(self, op: _api.Operation, values: dict, error: NotFound) -> CallEnded | None:
+        """A 404 on a call's operation as CallEnded, with its hang-up cause if the call's end was seen."""
+        channel_id = values.get("channelId")
+        if channel_id is None or not op.path.startswith("/channels/{channelId}"):
+            return None
+        ended, cause = self._events.ended(str(id_of(channel_id)))
+        if not ended and "channel not found" not in error.message.lower():
+            return None          # another object of the request was not found
+        if ended:
+            why = f"this call has ended ({cause_phrase(cause)})"
+        else:
+            why = "this call has ended (or never existed)"
+        return CallEnded(error.status, error.message, error.method, error.path,
+                         why + ": its handle stays, the call does not; take a new call "
+                         '(e.g. ari.wait_for("StasisStart"))', cause=cause)
 
     def _raw_websocket(self, query: dict) -> Any:
         import websocket
@@ -341,6 +371,7 @@ class ARIClient:
     def wait_for(self, event_type: str | Iterable[str] = "*", timeout: float | None = 30.0,
                  where: Callable[[Event], bool] | None = None) -> Event:
         """The oldest event of that type not yet returned by ari.wait_for (raises WaitTimeout after timeout s)."""
+        __tracebackhide__ = True
         return self._events.take(event_type, timeout=timeout, where=where, what=f"{event_type} event")
 
     def pending_events(self, event_type: str | Iterable[str] | None = None) -> list[Event]:
@@ -447,5 +478,6 @@ def connect(app: str | None = None, *, url: str | None = None, user: str | None 
             password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
             timeout: float = 10.0, reconnect: bool = True) -> ARIClient:
     """Connect to ARI (defaults: the lab's settings) and register the Stasis app ``app``."""
+    __tracebackhide__ = True
     return ARIClient(app, url=url, user=user, password=password, subscribe_all=subscribe_all, apps=apps,
                      timeout=timeout, reconnect=reconnect)

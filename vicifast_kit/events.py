@@ -228,6 +228,11 @@ class EventHub:
         self._queue: queue.Queue = queue.Queue(maxsize=dispatch_queue)
         self._closed = False
         self._failure: BaseException | None = None     # raised by waits once no more events can come
+        self._ended: dict[str, int | None] = {}        # channel id -> hang-up cause, of the last ended ones
+        # Bookkeeping by event type, on arrival: what entered the app, which calls ended and why.
+        self._notes: dict[str, Callable[[dict], None]] = {
+            "StasisStart": self.ownership.note_event, "ChannelHangupRequest": self._note_ended,
+            "StasisEnd": self._note_ended, "ChannelDestroyed": self._note_ended}
         self._internal: dict[tuple, None] = {}   # keys of objects the kit made for itself (oldest first)
         self.dropped = 0        # events the dispatcher had no room for
         self.received = 0
@@ -240,8 +245,9 @@ class EventHub:
     def put(self, raw: dict, local: bool = False) -> Event:
         """File an event from the server (or a local one) and wake whoever waits for it."""
         ev = Event(self._ctx, raw, next(self._seq), local)
-        if ev.type == "StasisStart":
-            self.ownership.note_event(raw)
+        note = self._notes.get(ev.type)
+        if note is not None:
+            note(raw)
         internal = self._internal
         if internal and ev.keys and all(k in internal for k in ev.keys):
             ev.internal = True
@@ -272,6 +278,21 @@ class EventHub:
                 log.warning("Event handlers are too slow: dropped %s for the handlers (wait_for still has it)",
                             ev.type)
         return ev
+
+    def _note_ended(self, raw: dict) -> None:
+        """A channel's hang-up (or its leaving the app): remember it, with the latest cause known."""
+        channel = raw.get("channel")
+        if channel.__class__ is dict:
+            ended, ident, cause = self._ended, str(channel.get("id")), raw.get("cause")
+            ended[ident] = cause if cause is not None else ended.get(ident)
+            if len(ended) > 5000:
+                del ended[next(iter(ended))]
+
+    def ended(self, channel_id: str) -> tuple[bool, int | None]:
+        """(True, hang-up cause or None) if this channel hung up or left the app (as its events said), else (False, None)."""
+        if channel_id in self._ended:
+            return True, self._ended[channel_id]
+        return False, None
 
     def _wanted(self, ev: Event) -> bool:
         h = self._handlers
@@ -317,6 +338,7 @@ class EventHub:
              where: Callable[[Event], bool] | None = None, key: Any = None, what: str | None = None,
              stop_types: Iterable[str] = ()) -> Event | None:
         """Remove and return the oldest matching event, waiting up to timeout (WaitTimeout after)."""
+        __tracebackhide__ = True
         types = _types(event_type)
         stops = frozenset(stop_types)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -366,6 +388,7 @@ class EventHub:
     def collect_digits(self, channel: Handle, max_digits: int | None, terminator: str | None,
                        timeout: float, inter_digit_timeout: float) -> str:
         """The keypresses of a channel (see Channel.collect_digits)."""
+        __tracebackhide__ = True
         digits = ""
         start = time.monotonic()
         deadline = start + timeout

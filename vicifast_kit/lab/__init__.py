@@ -199,6 +199,7 @@ def leftovers(ari: "ARIClient | None" = None, timeout: float = 5.0) -> dict[str,
     not. Without one, everything in the lab counts. A refused or failed answer raises (an
     ARIError, LabUnreachable): it is never counted as a leftover.
     """
+    __tracebackhide__ = True
     if isinstance(ari, (int, float)) and not isinstance(ari, bool):     # leftovers(10): the old signature
         ari, timeout = None, float(ari)
     get = probes.lab_getter() if ari is None else (lambda path: ari.request("GET", path))
