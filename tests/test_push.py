@@ -135,3 +135,37 @@ def test_webhook_places_a_real_call_and_reports_the_outcome(pushed):
         hook.wait_idle(15)
         assert hook.calls[call_id]["callback"] == {"status": 204, "tries": 1}
         assert _gone(pushed, [call_id])
+
+
+def test_a_per_call_app_with_nobody_listening_fails_over_to_the_dialplan():
+    # No PerCallServer: Asterisk's tries to connect are refused and the call goes on in the
+    # dialplan with STASISSTATUS=FAILED (the lab's inbound context then answers it with a notice).
+    ari = vk.connect(app="push-per-call-nobody")
+    try:
+        started = time.monotonic()
+        ari.channels.originate(endpoint="Local/5551000@inbound/n", app=ari.app, channel_id="push-nobody-1",
+                               other_channel_id="push-nobody-2", variables={"VICIFAST_APP": push.PER_CALL_APP},
+                               timeout=10)
+        answered = ari.wait_for("StasisStart", timeout=10)
+        assert time.monotonic() - started < 5
+        assert ari.channels.get_channel_var("push-nobody-2", variable="STASISSTATUS").value == "FAILED"
+        answered.channel.hangup()
+        assert _gone(ari, ["push-nobody-1", "push-nobody-2"])
+    finally:
+        ari.close()
+
+
+def test_a_dropped_socket_comes_back_by_itself_and_calls_keep_arriving(pushed):
+    ari = pushed
+    placer = vk.connect(app="push-gap-placer")
+    try:
+        ari._link.connection.close()              # the socket drops (a network blip, a deploy)
+        assert ari.wait_for("WebSocketDisconnected", timeout=5)
+        caller = vk.lab.simulate_caller(placer, app=push.PUSH_APP, say=None)   # placed while it is down
+        assert ari.wait_for("WebSocketReconnected", timeout=5) and ari.connections >= 2
+        start = ari.wait_for("StasisStart", timeout=10)
+        start.channel.hangup()
+        assert start.channel.wait_for("StasisEnd", timeout=5)
+        assert _gone(ari, [start.channel.id, caller.id])
+    finally:
+        placer.close()
