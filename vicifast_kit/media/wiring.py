@@ -149,6 +149,12 @@ def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_se
             except NotFound as e:
                 raise _gone(channel, e) from None
             undo.append(_hangup(client, snoop_id))
+            try:    # like the media channel, the snoop can be bridged only once it is in the app
+                client._events.take("StasisStart", timeout=timeout, key=("channel", snoop_id),
+                                    what=f"the snoop channel {snoop_id} to enter the app")
+            except WaitTimeout:
+                raise MediaUnavailable(f"The snoop channel on {channel.id} did not enter the app within "
+                                       f"{timeout} s (is the app's event websocket connected?)") from None
             members = [snoop_id, media.id]
             bridge = None
         elif into is not None:
