@@ -1,4 +1,4 @@
-"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli`."""
+"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose`."""
 
 from __future__ import annotations
 
@@ -16,14 +16,21 @@ def _parser() -> argparse.ArgumentParser:
     actions = lab_parser.add_subparsers(dest="action", required=True)
     up = actions.add_parser("up", help="start the lab (builds it the first time); harmless if it is up")
     up.add_argument("--backend", choices=sorted(lab.BACKENDS), help="force Docker or the root-filesystem lab")
-    actions.add_parser("restart", help="stop the lab and start it again with the same backend")
-    actions.add_parser("down", help="stop the lab, leaving no process or mount behind")
-    actions.add_parser("status", help="backend, Asterisk version, ARI/AMI, channels (exit 1 when down)")
+    restart = actions.add_parser("restart", help="stop the lab and start it again with the same backend")
+    restart.add_argument("--backend", choices=sorted(lab.BACKENDS), help="start it again with this backend")
+    down = actions.add_parser("down", help="stop the lab, leaving no process, container or mount behind")
+    down.add_argument("--backend", choices=sorted(lab.BACKENDS), help="stop only the lab of this backend")
+    status = actions.add_parser("status", help="backend, Asterisk version, ARI/AMI, channels (exit 1 when down)")
+    status.add_argument("--backend", choices=sorted(lab.BACKENDS), help="the lab of this backend only")
     logs = actions.add_parser("logs", help="the Asterisk log")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     cli = actions.add_parser("cli", help='run an Asterisk CLI command, e.g. cli "core show channels"')
     cli.add_argument("words", nargs="+", metavar="COMMAND")
+    compose = actions.add_parser(
+        "compose", help="`docker compose` on the lab's compose file (Asterisk and JupyterLab), with the lab's "
+                        "settings and passwords in its environment, e.g. compose up --build")
+    compose.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="docker compose's arguments")
     return parser
 
 
@@ -34,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "up":
             lab.up(args.backend)
         elif args.action == "restart":
-            lab.restart()
+            lab.restart(args.backend)
         elif args.action == "down":
-            lab.down()
+            lab.down(args.backend)
         elif args.action == "status":
-            result = lab.status()
+            result = lab.status(args.backend)
             print(result)
             return 0 if result.up else 1
         elif args.action == "logs":
@@ -47,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             print(lab.logs(args.lines))
         elif args.action == "cli":
             print(lab.cli(" ".join(args.words)), end="")
+        elif args.action == "compose":
+            lab.docker.check_compose()
+            return lab.docker.compose(*args.args, timeout=None, capture=False).returncode
     except lab.LabError as error:
         print(f"vicifast-kit: {error}", file=sys.stderr)
         return 2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import settings
@@ -35,6 +37,7 @@ class LabStatus:
     channels: int | None = None
     ari_url: str = ""
     ami_address: str = ""
+    note: str = ""          # e.g. why a backend asked for is not the one that runs
 
     @property
     def up(self) -> bool:
@@ -42,9 +45,11 @@ class LabStatus:
         return self.ari == "ok"
 
     def __str__(self) -> str:
+        if self.note:
+            return self.note
         if not self.up and self.backend is None:
             return f"The lab is down: nothing answers at {self.ari_url}. {START_HINT}"
-        backend = self.backend or "not started by this kit"
+        backend = self.backend or "not started by this kit on this machine"
         lines = [
             f"Lab:      {'up' if self.up else 'not answering'} (backend: {backend})",
             f"Asterisk: {self.version or 'unknown'}",
@@ -91,12 +96,29 @@ def _ari_state(s: settings.Settings) -> tuple[str, dict | None]:
     return "ok", info
 
 
-def status() -> LabStatus:
-    """Which backend runs the lab, Asterisk's version, whether ARI and AMI answer, channels up."""
+def _check_backend(backend: str | None) -> None:
+    if backend not in (None, *BACKENDS):
+        raise LabError(f"Unknown backend {backend!r}: choose 'docker' or 'rootfs'.")
+
+
+def status(backend: str | None = None) -> LabStatus:
+    """Which backend runs the lab, Asterisk's version, whether ARI and AMI answer, channels up.
+
+    With `backend`, the lab of that backend only: when it does not run, the status says so (not up).
+    """
+    _check_backend(backend)
     s = settings.load()
+    current = running_backend()
+    if backend and current != backend and not BACKENDS[backend].running():
+        runs = f" (it runs with the {current} backend)" if current else ""
+        return LabStatus(
+            backend=None, ari="unreachable", ami="unreachable", ari_url=s.ari_url, ami_address=f"{s.ami_host}:{s.ami_port}",
+            note=f"The lab is not running with the {backend} backend{runs}. "
+                 f"Start it with `vicifast-kit lab up --backend {backend}`.",
+        )
     ari, info = _ari_state(s)
     result = LabStatus(
-        backend=running_backend(), ari=ari, ami=probes.ami_login(s) if ari != "unreachable" else "unreachable",
+        backend=backend or current, ari=ari, ami=probes.ami_login(s) if ari != "unreachable" else "unreachable",
         ari_url=s.ari_url, ami_address=f"{s.ami_host}:{s.ami_port}",
     )
     if info:
@@ -149,8 +171,7 @@ def _wait_ready(backend, s: settings.Settings, timeout: float) -> None:
 
 def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabStatus:
     """Start the lab (idempotent): Docker if an engine answers, else the root-filesystem lab."""
-    if backend not in (None, *BACKENDS):
-        raise LabError(f"Unknown backend {backend!r}: choose 'docker' or 'rootfs'.")
+    _check_backend(backend)
     values = settings.lab_values()
     s = settings.load()
     with rootfs.locked():
@@ -222,41 +243,87 @@ def connection_help(values: dict[str, str], s: settings.Settings) -> str:
     ])
 
 
-def down(progress=print) -> None:
-    """Stop the lab; no Asterisk process and no mount are left behind."""
+def down(backend: str | None = None, progress=print) -> None:
+    """Stop the lab (of that backend only, when given); no Asterisk process, container or mount is left behind."""
+    _check_backend(backend)
     with rootfs.locked():
-        rootfs.stop()
-        if docker.running():
-            docker.stop()
-    progress("The lab is down.")
+        if backend in (None, "rootfs"):
+            rootfs.stop()
+        if backend in (None, "docker") and docker.engine_answers():
+            docker.stop()            # also what a stopped or half-started compose project left
+    progress("The lab is down." if backend is None else f"The lab ({backend} backend) is down.")
 
 
-def restart(progress=print, timeout: float = 90) -> LabStatus:
-    """Stop the lab and start it again with the same backend (Asterisk restarts: websockets drop)."""
-    backend = running_backend()
-    down(progress)
+def restart(backend: str | None = None, progress=print, timeout: float = 90) -> LabStatus:
+    """Stop the lab and start it again, with the backend it ran with unless `backend` says (websockets drop)."""
+    _check_backend(backend)
+    backend = backend or running_backend()
+    down(None, progress)
     return up(backend, progress, timeout)
 
 
-def _running_module():
+def cli(command: str, timeout: float = 30) -> str:
+    """Run an Asterisk CLI command in the lab (e.g. "core show channels") and return its output.
+
+    On the lab's host it runs the `asterisk` command in the lab; where the lab runs elsewhere (the
+    Docker JupyterLab, another machine) it goes through AMI's Command action, with AMI_HOST etc.
+    """
     current = running_backend()
     if current is None:
-        raise LabError(f"The lab is down. {START_HINT}")
-    return BACKENDS[current]
-
-
-def cli(command: str, timeout: float = 30) -> str:
-    """Run an Asterisk CLI command in the lab (e.g. "core show channels") and return its output."""
-    result = _running_module().run_inside("asterisk", "-rx", command, timeout=timeout)
+        return _cli_over_ami(command, timeout)
+    result = BACKENDS[current].run_inside("asterisk", "-rx", command, timeout=timeout)
     if result.returncode != 0:
         raise LabError(f"The Asterisk CLI failed: {(result.stderr or result.stdout).strip()}")
     return result.stdout
 
 
+def _cli_over_ami(command: str, timeout: float) -> str:
+    """An Asterisk CLI command through AMI's Command action (the AMI user needs `command` write access)."""
+    from .. import ami
+
+    try:
+        with ami.connect(timeout=timeout) as client:
+            if hasattr(client, "command"):
+                text = client.command(command)
+            else:
+                output = client.action("Command", command=command).get("Output", "")
+                text = "\n".join(output) if isinstance(output, list) else output
+    except ami.AMIUnreachable:
+        raise LabError(f"The lab is down (nothing runs it on this machine and AMI does not answer). {START_HINT}") from None
+    except ami.AMIError as error:
+        raise LabError(f"The Asterisk CLI over AMI failed: {error}") from None
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
 def logs(lines: int = 50) -> str:
-    """The last lines of the lab's Asterisk log (/var/log/asterisk/messages.log)."""
+    """The last lines of the lab's Asterisk log (/var/log/asterisk/messages.log).
+
+    In the Docker JupyterLab the log comes from the lab's log volume (VICIFAST_LAB_LOG names the file).
+    """
+    current = running_backend()
     path = rootfs.root_dir() / "var/log/asterisk/messages.log"
-    if running_backend() != "docker" and path.exists():
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    result = _running_module().run_inside("tail", "-n", str(lines), "/var/log/asterisk/messages.log")
-    return result.stdout
+    if current != "docker" and path.exists():   # the root-filesystem lab's log, also after it stopped
+        return _tail(path, lines)
+    if current == "docker":
+        return docker.run_inside("tail", "-n", str(lines), "/var/log/asterisk/messages.log").stdout
+    shared = os.environ.get("VICIFAST_LAB_LOG")
+    if shared and Path(shared).is_file():
+        return _tail(Path(shared), lines)
+    raise LabError(
+        f"The lab's log is not on this machine{f' ({shared} is missing)' if shared else ''}: read it where the lab "
+        f"runs (`vicifast-kit lab logs`), or mount its /var/log/asterisk here and set VICIFAST_LAB_LOG. {START_HINT}"
+    )
+
+
+def _tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a (possibly large) log file."""
+    with open(path, "rb") as log:
+        size = log.seek(0, os.SEEK_END)
+        window = 200 * (lines + 1)
+        while True:
+            log.seek(max(0, size - window))
+            data = log.read()
+            if data.count(b"\n") > lines or window >= size:
+                break
+            window *= 2
+    return "\n".join(data.decode(errors="replace").splitlines()[-lines:])

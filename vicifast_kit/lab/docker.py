@@ -1,4 +1,4 @@
-"""The Dockerized lab: docker/compose.yaml's asterisk service, driven with `docker compose`."""
+"""The Dockerized lab: docker/compose.yaml's services (asterisk; jupyter), driven with `docker compose`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from .. import settings
 from .errors import LabError
 
 SERVICE = "asterisk"
+#: The compose project of the lab (COMPOSE_PROJECT_NAME picks another, e.g. for a second lab on other ports).
+DEFAULT_PROJECT = "vicifast-lab"
+
+
+def project() -> str:
+    """The compose project name the kit uses (COMPOSE_PROJECT_NAME, else vicifast-lab)."""
+    return os.environ.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
 
 
 def engine_answers() -> bool:
@@ -23,28 +30,43 @@ def engine_answers() -> bool:
     return result.returncode == 0
 
 
-def compose(*args: str, values: dict[str, str] | None = None, timeout: float | None = 600, capture: bool = True):
+def compose_environment(values: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment `docker compose` runs with: this process's, plus every lab setting (passwords too)."""
+    return {**os.environ, **(values if values is not None else settings.lab_values())}
+
+
+def compose(*args: str, values: dict[str, str] | None = None, timeout: float | None = 600, capture: bool = True,
+            stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run `docker compose` on the lab's compose file, with the lab's settings in its environment."""
-    command = [
-        "docker", "compose", "--project-name", "vicifast-lab",
-        "--env-file", str(settings.LAB_DIR / "lab.env"), "-f", str(settings.LAB_DIR / "compose.yaml"), *args,
-    ]
-    env = {**os.environ, **(values or {})}
+    command = ["docker", "compose", "--project-name", project(), "-f", str(settings.LAB_DIR / "compose.yaml"), *args]
     try:
-        return subprocess.run(command, capture_output=capture, text=True, timeout=timeout, env=env)
+        return subprocess.run(command, capture_output=capture, text=True, timeout=timeout, input=stdin,
+                              env=compose_environment(values))
     except FileNotFoundError:
         raise LabError("The `docker` command is missing: install Docker, or use `--backend rootfs`.") from None
 
 
 def check_can_run() -> None:
-    """Raise LabError if no Docker engine answers."""
+    """Raise LabError if no Docker engine answers or Compose v2 is missing."""
     if not engine_answers():
         raise LabError(
             "No Docker engine answers (`docker info` fails). Start Docker, or run the lab without it: "
             "`sudo vicifast-kit lab up --backend rootfs`."
         )
-    if compose("version").returncode != 0:
-        raise LabError("The Docker Compose plugin is missing: install it (package docker-compose-plugin).")
+    check_compose()
+
+
+def check_compose() -> None:
+    """Raise LabError if Docker Compose v2 (`docker compose`) is missing."""
+    try:
+        result = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+    except FileNotFoundError:
+        raise LabError("The `docker` command is missing: install Docker, or use `--backend rootfs`.") from None
+    if result.returncode != 0:
+        raise LabError(
+            "Docker Compose v2 (`docker compose`) is missing: install Docker's docker-compose-plugin "
+            "(Debian trixie and later: the docker-compose package), then run the command again."
+        )
 
 
 def start(values: dict[str, str]) -> None:
@@ -77,5 +99,5 @@ def booted() -> bool:
 
 
 def stop(timeout: float = 30) -> None:
-    """Stop and remove the lab's containers."""
-    compose("down", "--timeout", str(int(timeout)), timeout=timeout + 60)
+    """Stop and remove the lab's containers, its network and its log volume (JupyterLab's too, if it runs)."""
+    compose("down", "--volumes", "--remove-orphans", "--timeout", str(int(timeout)), timeout=timeout + 60)

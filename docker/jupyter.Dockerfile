@@ -1,0 +1,32 @@
+# JupyterLab with the kit, for the notebooks (compose.yaml's jupyter service). The same base as
+# the lab's Asterisk image (Dockerfile): Debian sid's Python, the kit and its pinned requirements
+# in a virtualenv, /opt/venv. Build context: the repository's top folder.
+
+FROM debian:sid-slim
+ARG DEBIAN_MIRROR=
+ARG DEBIAN_FRONTEND=noninteractive
+RUN if [ -n "$DEBIAN_MIRROR" ]; then \
+        sed -i "s|^URIs: .*|URIs: $DEBIAN_MIRROR|" /etc/apt/sources.list.d/debian.sources; \
+    fi \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --shell /bin/bash jovyan
+# The pinned requirements first, then the kit installed editable (so it finds the lab's settings in
+# docker/ beside it), and its code last: a change of the kit's code rebuilds only that last layer.
+COPY requirements.txt /opt/vicifast-kit/requirements.txt
+RUN python3 -m venv /opt/venv \
+ && grep -v '^-e ' /opt/vicifast-kit/requirements.txt > /tmp/requirements.txt \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt
+COPY pyproject.toml /opt/vicifast-kit/
+RUN mkdir /opt/vicifast-kit/vicifast_kit && touch /opt/vicifast-kit/README.md /opt/vicifast-kit/vicifast_kit/__init__.py \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps -e /opt/vicifast-kit
+COPY docker/lab.env docker/packages.txt /opt/vicifast-kit/docker/
+COPY vicifast_kit /opt/vicifast-kit/vicifast_kit
+ENV PATH=/opt/venv/bin:$PATH
+USER jovyan
+WORKDIR /home/jovyan/notebooks
+EXPOSE 8888
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--ServerApp.root_dir=/home/jovyan/notebooks"]
