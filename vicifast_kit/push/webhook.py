@@ -142,12 +142,27 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address, handler, name: str) -> None:
         self.name = name
         self._ids = itertools.count(1)
+        self._requests: set[threading.Thread] = set()
+        self._requests_lock = threading.Lock()
         super().__init__(address, handler)
 
     def process_request(self, request, client_address) -> None:
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
                                   name=f"vicifast-{self.name}-req#{next(self._ids)}", daemon=True)
+        with self._requests_lock:
+            self._requests = {t for t in self._requests if t.is_alive()}
+            self._requests.add(thread)
         thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close the socket and wait for the requests under way."""
+        self.shutdown()
+        self.server_close()
+        with self._requests_lock:
+            running = list(self._requests)
+        for thread in running:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
 
 def _start(name: str, handler: type, host: str, port: int) -> tuple[_Server, threading.Thread]:
@@ -375,8 +390,7 @@ class Webhook:
                 return
             self._closed = True
             channels = list(self._channels)
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         for call_id in channels:
             try:
                 self.ari.channels.hangup(call_id)
@@ -449,9 +463,8 @@ class CallbackReceiver:
                 self._cond.wait(remaining)
 
     def close(self) -> None:
-        """Stop the server and its thread."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop the server and its threads."""
+        self._server.stop()
         self._thread.join(5)
 
     def __enter__(self) -> "CallbackReceiver":
