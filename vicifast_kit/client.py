@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -30,6 +30,11 @@ from .errors import (CallEnded, ClientClosed, Disconnected, LabUnreachable, NotF
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
 from .stream import EventStream
+
+if TYPE_CHECKING:       # for editors: the operations of operations.pyi (made by vicifast_kit.typing_gen)
+    from .operations import ARIOperations as _Operations
+else:                   # at run time they come from the server's description (Surface)
+    _Operations = object
 
 log = logging.getLogger("vicifast_kit.client")
 
@@ -132,7 +137,7 @@ def _close_live_clients() -> None:
 _SURFACES_LOCK = threading.Lock()
 
 
-class ARIClient:
+class ARIClient(_Operations):
     """A connection to ARI: the operations (``ari.channels.originate(...)``), events, handles.
 
     Make one with ``vk.connect(app=...)``; use it as a context manager or call ``close()``.

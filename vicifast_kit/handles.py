@@ -16,6 +16,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import ARIClient
     from .events import Event, EventHub, Subscription
     from .media import MediaStream
+    # For editors: each handle's fields and operations, from operations.pyi (made by vicifast_kit.typing_gen).
+    from .operations import (ApplicationOperations, BridgeOperations, ChannelOperations, DeviceStateOperations,
+                             EndpointOperations, LiveRecordingOperations, LogChannelOperations, MailboxOperations,
+                             ModuleOperations, PlaybackOperations, SoundOperations, StoredRecordingOperations)
+else:   # at run time the operations come from the server's description (client.Surface)
+    ApplicationOperations = BridgeOperations = ChannelOperations = DeviceStateOperations = object
+    EndpointOperations = LiveRecordingOperations = LogChannelOperations = MailboxOperations = object
+    ModuleOperations = PlaybackOperations = SoundOperations = StoredRecordingOperations = object
 
 
 class Context:
@@ -196,7 +204,7 @@ class Handle:
         return self._events().pending(key=self.key)
 
 
-class Channel(Handle):
+class Channel(Handle, ChannelOperations):
     """A channel (one leg of a call)."""
 
     _repr_fields = ("name", "state")
@@ -220,7 +228,7 @@ class Channel(Handle):
         return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
 
 
-class Bridge(Handle):
+class Bridge(Handle, BridgeOperations):
     """A bridge: channels that hear each other (mixing) or wait (holding)."""
 
     _repr_fields = ("bridge_type", "channels")
@@ -232,7 +240,7 @@ class Bridge(Handle):
         return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
 
 
-class Playback(Handle):
+class Playback(Handle, PlaybackOperations):
     """A playback of media to a channel or bridge."""
 
     _repr_fields = ("media_uri", "state")
@@ -245,7 +253,7 @@ def _recording_audio(handle: Handle, title: str | None) -> "Audio":
     return recording_audio(data, handle.raw.get("format", "wav"), title=name if title is None else title)
 
 
-class LiveRecording(Handle):
+class LiveRecording(Handle, LiveRecordingOperations):
     """A recording in progress."""
 
     _repr_fields = ("format", "state")
@@ -255,7 +263,7 @@ class LiveRecording(Handle):
         return _recording_audio(self, title)
 
 
-class StoredRecording(Handle):
+class StoredRecording(Handle, StoredRecordingOperations):
     """A finished recording stored on the server."""
 
     _repr_fields = ("format",)
@@ -273,41 +281,41 @@ class StoredRecording(Handle):
             return f"<code>{html.escape(repr(self))}</code> <i>({html.escape(str(e))[:200]})</i>"
 
 
-class Endpoint(Handle):
+class Endpoint(Handle, EndpointOperations):
     """An endpoint (technology/resource, e.g. PJSIP/6001)."""
 
     _repr_fields = ("state",)
 
 
-class DeviceState(Handle):
+class DeviceState(Handle, DeviceStateOperations):
     """A device state (Stasis:NAME ones can be set through ARI)."""
 
     _repr_fields = ("state",)
 
 
-class Sound(Handle):
+class Sound(Handle, SoundOperations):
     """A sound file known to the server."""
 
 
 
-class Mailbox(Handle):
+class Mailbox(Handle, MailboxOperations):
     """A mailbox's message counts."""
 
     _repr_fields = ("old_messages", "new_messages")
 
 
-class Application(Handle):
+class Application(Handle, ApplicationOperations):
     """A Stasis application and what it is subscribed to."""
 
 
 
-class Module(Handle):
+class Module(Handle, ModuleOperations):
     """A loadable Asterisk module."""
 
     _repr_fields = ("status",)
 
 
-class LogChannel(Handle):
+class LogChannel(Handle, LogChannelOperations):
     """One of Asterisk's log channels."""
 
     _repr_fields = ("status",)

@@ -34,7 +34,8 @@ class _Server:
 
         self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="test-ari-standin", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="test-ari-standin",
+                                       daemon=True)
         self.thread.start()
 
     def close(self) -> None:
