@@ -249,7 +249,7 @@ class Playback(Handle, PlaybackOperations):
 def _recording_audio(handle: Handle, title: str | None) -> "Audio":
     from .audio import recording_audio
     name = handle.raw.get("name", "")
-    data = handle._client.request("GET", f"/recordings/stored/{name}/file")
+    data = handle.client.request("GET", f"/recordings/stored/{name}/file")
     return recording_audio(data, handle.raw.get("format", "wav"), title=name if title is None else title)
 
 
