@@ -384,7 +384,6 @@ for _kind in KINDS:      # the handle classes take their kind's facts from the r
     _kind.handle.kind = _kind.name
     _kind.handle.key_fields = _kind.key_fields
     _kind.handle.final_events = _kind.final_events
-    _kind.handle._kind_info = _kind
 
 #: Lookups derived from KINDS (never written by hand).
 KIND_BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
