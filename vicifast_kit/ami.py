@@ -140,9 +140,17 @@ class AMIClient:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as error:
             raise AMIUnreachable(f"{host}:{port}", str(error)) from None
-        self._sock.settimeout(None)
         self._reader = self._sock.makefile("rb")
-        self.banner = self._reader.readline().decode(errors="replace").strip()
+        try:                                        # the banner, within the timeout (a silent port never hangs us)
+            self.banner = self._reader.readline().decode(errors="replace").strip()
+        except OSError:
+            self.banner = ""
+        if not self.banner.startswith("Asterisk Call Manager"):
+            self._sock.close()
+            said = f"it said {self.banner[:40]!r}" if self.banner else f"no greeting within {timeout} s"
+            raise AMIUnreachable(f"{host}:{port}", said, f"Something answers at {host}:{port}, but not AMI: check "
+                                 f"AMI_HOST and AMI_PORT in {SETTINGS_HINT}, or the environment.")
+        self._sock.settimeout(None)
         self._threads = [
             threading.Thread(target=self._read_loop, name=f"vicifast-ami-reader[{host}:{port}]", daemon=True),
             threading.Thread(target=self._dispatch_loop, name=f"vicifast-ami-dispatch[{host}:{port}]", daemon=True),

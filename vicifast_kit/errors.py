@@ -135,6 +135,7 @@ class LabUnreachable(Error, ConnectionError):
     def __init__(self, url: str, detail: str = "", text: str = "") -> None:
         self.url = url
         self.detail = detail
+        self.text = text
         if not text:
             text = (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
                     "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells.")
@@ -225,10 +226,13 @@ class AMIUnreachable(LabUnreachable, AMIError):
 
     __module__ = "vicifast_kit.ami"
 
-    def __init__(self, address: str, detail: str = "") -> None:
-        text = (f"Nothing answers at {address} (AMI). Is the lab running? Start it with `vicifast-kit lab up`; "
-                "`vicifast-kit lab status` tells.")
+    def __init__(self, address: str, detail: str = "", text: str = "") -> None:
+        text = text or (f"Nothing answers at {address} (AMI). Is the lab running? Start it with `vicifast-kit lab up`; "
+                        "`vicifast-kit lab status` tells.")
         super().__init__(address, detail, text)
+
+    def __reduce__(self):
+        return (type(self), (self.url, self.detail, self.text))
 
 
 # --- live audio ------------------------------------------------------------------------------------

@@ -124,3 +124,27 @@ def test_a_refused_login_is_an_ami_error_naming_the_settings(fake_ami):
         vk_ami.connect("127.0.0.1", fake_ami.port, "someone", "wrong", timeout=5)
     assert isinstance(err.value, vk.Error) and isinstance(err.value, vk_ami.AMIError)
     assert "vicifast-kit lab status" in str(err.value)
+
+
+@pytest.mark.parametrize("greeting", [b"", b"HTTP/1.1 400 Bad Request\r\n\r\n"])
+def test_a_port_that_is_not_ami_is_reported_not_waited_on_forever(greeting):
+    import time
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    held = []
+
+    def accept():
+        conn, _ = sock.accept()
+        held.append(conn)
+        conn.sendall(greeting)
+
+    t = threading.Thread(target=accept, name="test-not-ami", daemon=True)
+    t.start()
+    started = time.monotonic()
+    with pytest.raises(vk_ami.AMIUnreachable, match="not AMI") as err:
+        vk_ami.connect("127.0.0.1", port, "u", "s", timeout=0.5)
+    assert time.monotonic() - started < 3 and isinstance(err.value, vk.LabUnreachable)
+    t.join(2)
+    for conn in held:
+        conn.close()
+    sock.close()
