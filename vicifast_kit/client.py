@@ -339,7 +339,7 @@ class ARIClient(_Operations):
         if not ended and "channel not found" not in error.message.lower():
             return None          # another object of the request was not found
         if ended:
-            why = f"this call has ended ({cause_phrase(cause)})"
+            why = "this call has ended" + (f" ({cause_phrase(cause)})" if cause is not None else "")
         else:
             why = "this call has ended (or never existed)"
         return CallEnded(error.status, error.message, error.method, error.path,

@@ -283,7 +283,8 @@ class EventHub:
         """A channel's hang-up (or its leaving the app): remember it, with the latest cause known."""
         channel = raw.get("channel")
         if channel.__class__ is dict:
-            ended, ident, cause = self._ended, str(channel.get("id")), raw.get("cause")
+            ended, ident = self._ended, str(channel.get("id"))
+            cause = None if raw.get("soft") else raw.get("cause")     # a soft hang-up's "cause" is a flag
             ended[ident] = cause if cause is not None else ended.get(ident)
             if len(ended) > 5000:
                 del ended[next(iter(ended))]

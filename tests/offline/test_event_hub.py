@@ -170,3 +170,5 @@ def test_what_entered_the_app_and_which_calls_ended_are_noted(hub):
     assert hub.ownership.owns("channel", "in-app") and hub.ended("in-app") == (True, 16)
     hub.put(ev("StasisEnd", "left"))
     assert hub.ended("left") == (True, None) and hub.ended("unknown") == (False, None)
+    hub.put(ev("ChannelHangupRequest", "soft", soft=True, cause=32))       # asked by ARI: no cause yet
+    assert hub.ended("soft") == (True, None)
