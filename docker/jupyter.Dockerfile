@@ -29,4 +29,5 @@ USER jovyan
 WORKDIR /home/jovyan/notebooks
 EXPOSE 8888
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--ServerApp.root_dir=/home/jovyan/notebooks"]
+# --allow-root: compose runs it as the owner of the notebooks folder, which may be root.
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root", "--ServerApp.root_dir=/home/jovyan/notebooks"]

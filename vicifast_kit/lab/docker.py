@@ -31,8 +31,15 @@ def engine_answers() -> bool:
 
 
 def compose_environment(values: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment `docker compose` runs with: this process's, plus every lab setting (passwords too)."""
-    return {**os.environ, **(values if values is not None else settings.lab_values())}
+    """The environment `docker compose` runs with: this process's, every lab setting (passwords too), and
+    JUPYTER_UID/JUPYTER_GID (unless set): the owner of notebooks/, so JupyterLab saves them as their owner."""
+    env = {**os.environ, **(values if values is not None else settings.lab_values())}
+    notebooks = settings.LAB_DIR.parent / "notebooks"
+    if notebooks.is_dir():
+        owner = notebooks.stat()
+        env.setdefault("JUPYTER_UID", str(owner.st_uid))
+        env.setdefault("JUPYTER_GID", str(owner.st_gid))
+    return env
 
 
 def compose(*args: str, values: dict[str, str] | None = None, timeout: float | None = 600, capture: bool = True,
