@@ -146,6 +146,7 @@ class AMIClient:
         except OSError:
             self.banner = ""
         if not self.banner.startswith("Asterisk Call Manager"):
+            self._reader.close()                    # the file holds the socket open until it is closed too
             self._sock.close()
             said = f"it said {self.banner[:40]!r}" if self.banner else f"no greeting within {timeout} s"
             raise AMIUnreachable(f"{host}:{port}", said, f"Something answers at {host}:{port}, but not AMI: check "
@@ -300,6 +301,10 @@ class AMIClient:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(5)
+        try:
+            self._reader.close()                    # releases the socket's descriptor now, not at garbage collection
+        except OSError:
+            pass
 
 
 def connect(host: str | None = None, port: int | None = None, user: str | None = None,

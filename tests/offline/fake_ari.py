@@ -157,8 +157,10 @@ class FakeARI:
 
             def _send(self, status, body):
                 data = b"" if status == 204 else json.dumps(body).encode()
+                self.close_connection = True       # one request per connection: nothing lingers after a test
                 try:
                     self.send_response(status)
+                    self.send_header("Connection", "close")
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -172,16 +174,19 @@ class FakeARI:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd.daemon_threads = False        # server_close() waits for the requests under way
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="test-fake-ari",
                                        daemon=True)
         self.thread.start()
 
     def close(self) -> None:
+        """Stop serving and wait for the requests under way: no socket of this server closes later."""
+        import gc
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(5)
+        gc.collect()
 
 
 class _NoStream:

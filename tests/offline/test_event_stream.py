@@ -18,6 +18,7 @@ class _Server:
     def __init__(self, messages: list[dict]) -> None:
         self.messages = messages
         self.connections = 0
+        self.active = 0
         self.server = serve(self._handle, "127.0.0.1", 0, close_timeout=0.2)
         self.port = self.server.socket.getsockname()[1]
         self.thread = threading.Thread(target=self.server.serve_forever, name="test-ws-server", daemon=True)
@@ -25,14 +26,24 @@ class _Server:
 
     def _handle(self, connection) -> None:
         self.connections += 1
-        for message in self.messages:
-            connection.send(json.dumps(message))
-        time.sleep(0.2)
-        connection.close()
+        self.active += 1
+        try:
+            for message in self.messages:
+                connection.send(json.dumps(message))
+            time.sleep(0.2)
+            connection.close()
+        finally:
+            self.active -= 1
 
     def close(self) -> None:
+        """Stop, and wait until every connection is closed (no socket closes later, in another test)."""
         self.server.shutdown()
         self.thread.join(5)
+        deadline = time.monotonic() + 5
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        import gc
+        gc.collect()                  # the server's selector and wake-up socket go now, not in a later test
 
 
 @pytest.fixture

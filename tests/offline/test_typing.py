@@ -54,21 +54,26 @@ def test_the_command_line_writes_from_saved_files_and_checks(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def jedi_project():
     jedi = pytest.importorskip("jedi")
-    return jedi, jedi.Project(str(REPO))
+    # In this process (no helper subprocess whose pipes would close at some later test's moment).
+    environment = jedi.InterpreterEnvironment()
+    return jedi, jedi.Project(str(REPO)), environment
+
+
+def _script(jedi_project, source: str):
+    jedi, project, environment = jedi_project
+    return jedi.Script(source, project=project, environment=environment)
 
 
 def _signature(jedi_project, source: str):
-    jedi, project = jedi_project
     lines = source.splitlines()
-    sigs = jedi.Script(source, project=project).get_signatures(len(lines), len(lines[-1]))
+    sigs = _script(jedi_project, source).get_signatures(len(lines), len(lines[-1]))
     assert len(sigs) == 1, sigs
     return sigs[0]
 
 
 def test_an_editor_completes_ari_channels_and_shows_originates_parameters(jedi_project):
-    jedi, project = jedi_project
     head = 'import vicifast_kit as vk\nari = vk.connect(app="demo")\n'
-    names = [c.name for c in jedi.Script(head + "ari.channels.", project=project).complete(3, len("ari.channels."))]
+    names = [c.name for c in _script(jedi_project, head + "ari.channels.").complete(3, len("ari.channels."))]
     assert {"originate", "answer", "play", "hangup", "snoop_channel", "external_media"} <= set(names)
     sig = _signature(jedi_project, head + "ari.channels.originate(")
     params = {p.name: p.description for p in sig.params}
@@ -77,11 +82,10 @@ def test_an_editor_completes_ari_channels_and_shows_originates_parameters(jedi_p
 
 
 def test_an_editor_shows_a_handles_operations_and_fields(jedi_project):
-    jedi, project = jedi_project
     head = 'import vicifast_kit as vk\nari = vk.connect(app="demo")\nch = ari.channels.get("1")\n'
     sig = _signature(jedi_project, head + "ch.play(")
     assert [p.name for p in sig.params][:3] == ["media", "lang", "offsetms"]
-    names = {c.name for c in jedi.Script(head + "ch.", project=project).complete(4, 3)}
+    names = {c.name for c in _script(jedi_project, head + "ch.").complete(4, 3)}
     assert {"answer", "hangup", "play", "media", "collect_digits", "wait_for", "state", "caller"} <= names
     br = 'import vicifast_kit as vk\nari = vk.connect(app="demo")\nbr = ari.bridges.create(type="mixing")\nbr.add_channel('
     assert "channel" in [p.name for p in _signature(jedi_project, br).params]

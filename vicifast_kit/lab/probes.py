@@ -87,8 +87,8 @@ def count_leftovers(get: Callable[[str], Any], owns: Callable[[str, str], bool] 
 def ami_login(s: Settings, timeout: float = 3) -> str:
     """Log in to AMI: 'ok', 'refused' (wrong user or secret) or 'unreachable'."""
     try:
-        with socket.create_connection((s.ami_host, s.ami_port), timeout=timeout) as sock:
-            reader = sock.makefile("rb")
+        with socket.create_connection((s.ami_host, s.ami_port), timeout=timeout) as sock, \
+                sock.makefile("rb") as reader:         # both closed: the descriptor goes now, not at collection
             if not reader.readline().startswith(b"Asterisk Call Manager"):
                 return "unreachable"
             sock.sendall(
