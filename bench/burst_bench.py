@@ -283,6 +283,9 @@ def main() -> int:
           f"{POSTERS} HTTP threads per client")
     results = []
     try:
+        for c in clients.values():                 # warm-up, unrecorded: connections opened, code loaded
+            settle(cli)
+            burst(c, 20, args.timeout)
         for size in [int(s) for s in args.sizes.split(",")]:
             for r in range(args.rounds):
                 for c in clients.values():
