@@ -5,7 +5,7 @@ StasisEnd. The baseline does the same with a requests.Session and websocket-clie
 thread, hand-written routing). Also: the latency of ari.asterisk.get_info() against a plain session
 GET, and whether any event is lost over a larger run.
 
-    python bench/client_bench.py [--calls 200] [--concurrency 8] [--lost-calls 500]
+    python bench/client_bench.py [--calls 200] [--concurrency 8] [--lost-calls 1000]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--lost-calls", type=int, default=500)
+    p.add_argument("--lost-calls", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=3, help="alternating kit/baseline throughput rounds")
     p.add_argument("--latency-rounds", type=int, default=6, help="alternating one-at-a-time latency rounds")
     args = p.parse_args()
