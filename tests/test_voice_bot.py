@@ -81,4 +81,4 @@ def test_the_bots_voice_reaches_the_caller(lab):
         assert stream.wait_played(timeout=10)
     call.hangup()
     assert audio.level_db(heard) > -30                      # speech, not the caller's room noise (about -50 dB)
-    assert len(voice.speech_spans(heard, tap.rate)) >= 2    # words with gaps between them
+    assert len(voice.speech_spans(heard, tap.rate, hangover=0.05)) >= 2    # words with gaps between them
