@@ -14,11 +14,16 @@ RUN if [ -n "$DEBIAN_MIRROR" ]; then \
  && useradd --create-home --shell /bin/bash jovyan
 # The pinned requirements first, then the kit installed editable (so it finds the lab's settings in
 # docker/ beside it), and its code last: a change of the kit's code rebuilds only that last layer.
+# A C compiler is there only while pip builds what has no wheel for sid's Python yet (pocketsphinx).
 COPY requirements.txt /opt/vicifast-kit/requirements.txt
-RUN python3 -m venv /opt/venv \
+RUN build_deps="gcc libc6-dev python3-dev" \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends $build_deps \
+ && python3 -m venv /opt/venv \
  && grep -v '^-e ' /opt/vicifast-kit/requirements.txt > /tmp/requirements.txt \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && apt-get purge -y --auto-remove $build_deps \
+ && rm -rf /var/lib/apt/lists/* /tmp/requirements.txt
 COPY pyproject.toml /opt/vicifast-kit/
 RUN mkdir /opt/vicifast-kit/vicifast_kit && touch /opt/vicifast-kit/README.md /opt/vicifast-kit/vicifast_kit/__init__.py \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps -e /opt/vicifast-kit

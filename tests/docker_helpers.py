@@ -15,12 +15,14 @@ and SSL_CERT_FILE pointing at it (HTTPS may pass a TLS-intercepting proxy).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from vicifast_kit import settings
@@ -58,6 +60,23 @@ def run(command: list[str], env: dict | None = None, timeout: float = 900, check
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
         raise RuntimeError(f"{' '.join(command[:4])} ... failed (exit {result.returncode}):\n{tail}")
     return result
+
+
+@contextmanager
+def exclusive(folder: Path, timeout: float = 900):
+    """Hold the Docker tests' lock: two test runs never share the private engine or the test project at once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "tests.lock", "w") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"another run of the Docker tests held {folder / 'tests.lock'} for {timeout:.0f} s")
+                time.sleep(1)
+        yield
 
 
 def base_image() -> str:

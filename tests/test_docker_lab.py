@@ -63,7 +63,7 @@ def docker_lab():
     folder = dh.cache()
     folder.mkdir(parents=True, exist_ok=True)
     engine = None
-    with pytest.MonkeyPatch.context() as patch:
+    with dh.exclusive(folder), pytest.MonkeyPatch.context() as patch:
         patch.setenv("COMPOSE_PROJECT_NAME", PROJECT)   # first: teardown never touches the user's own project
         if not docker.engine_answers():
             engine = dh.PrivateEngine(folder / "engine")
@@ -208,6 +208,13 @@ def test_notebook_00_runs_inside_the_jupyter_container_against_the_asterisk_cont
     timed("notebook 00 inside the jupyter container", started)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_the_jupyter_image_holds_the_kits_requirements(docker_lab):
+    result = docker.compose("exec", "-T", "jupyter", "sh", "-c",
+                            "python -m pip check && python -c 'import pocketsphinx, vicifast_kit.voice, anywidget'",
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_lab_cli_and_logs_work_inside_the_docker_jupyterlab(docker_lab):
