@@ -21,10 +21,15 @@ __all__ = [
 ]
 
 
+#: Parts imported on first use, so `import vicifast_kit` stays light: widgets (ipywidgets), push
+#: (a websocket server), voice (a speech recogniser).
+_ON_FIRST_USE = ("widgets", "push", "voice")
+
+
 def __getattr__(name: str):
-    """`vk.widgets` imports the widgets on first use (so `import vicifast_kit` never imports ipywidgets)."""
-    if name == "widgets":
+    """`vk.widgets`, `vk.push` and `vk.voice` are imported on first use."""
+    if name in _ON_FIRST_USE:
         import importlib
 
-        return importlib.import_module(".widgets", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'vicifast_kit' has no attribute {name!r}")

@@ -49,7 +49,7 @@ def _check_alive(client: "ARIClient", channel: "Channel") -> dict:
 def _media_channel(client: "ARIClient", fmt_name: str, timeout: float) -> tuple["Channel", str]:
     """An externalMedia WebSocket channel (server side) in the client's app: (its handle, connection id)."""
     media_id = _new_id("media")
-    client._events.mark_internal(("channel", media_id))
+    client.context.events.mark_internal(("channel", media_id))
     try:
         ch = client.channels.external_media(app=client.app, channel_id=media_id, transport="websocket",
                                             encapsulation="none", connection_type="server", format=fmt_name)
@@ -92,7 +92,7 @@ def _hangup(client: "ARIClient", channel_id: str) -> Callable[[], None]:
         # A snoop hung up just before the app's websocket closes can stay in Asterisk for good
         # (measured in the lab): so the stream is only closed once its channels have left the app.
         with contextlib.suppress(WaitTimeout, ClientClosed):
-            client._events.take("StasisEnd", timeout=2.0, key=("channel", channel_id),
+            client.context.events.take("StasisEnd", timeout=2.0, key=("channel", channel_id),
                                 what=f"{channel_id} to leave the app")
     return run
 
@@ -136,21 +136,21 @@ def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_se
         stream.media_channel = media
         stream.bridge = None
         try:    # the media channel enters Stasis once its websocket is open; only then can it be bridged
-            client._events.take("StasisStart", timeout=timeout, key=media.key,
+            client.context.events.take("StasisStart", timeout=timeout, key=media.key,
                                 what=f"the media channel {media.id} to enter the app")
         except WaitTimeout:
             raise MediaUnavailable(f"The media channel did not enter the app within {timeout} s "
                                    "(is the app's event websocket connected? see ari.connected)") from None
         if listen:
             snoop_id = _new_id("snoop")
-            client._events.mark_internal(("channel", snoop_id))
+            client.context.events.mark_internal(("channel", snoop_id))
             try:
                 client.channels.snoop_channel(channel.id, spy="both", app=client.app, snoop_id=snoop_id)
             except NotFound as e:
                 raise _gone(channel, e) from None
             undo.append(_hangup(client, snoop_id))
             try:    # like the media channel, the snoop can be bridged only once it is in the app
-                client._events.take("StasisStart", timeout=timeout, key=("channel", snoop_id),
+                client.context.events.take("StasisStart", timeout=timeout, key=("channel", snoop_id),
                                     what=f"the snoop channel {snoop_id} to enter the app")
             except WaitTimeout:
                 raise MediaUnavailable(f"The snoop channel on {channel.id} did not enter the app within "
@@ -165,7 +165,7 @@ def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_se
             members = [media.id] if bridge else [channel.id, media.id]
         if bridge is None:
             bridge_id = _new_id("bridge")
-            client._events.mark_internal(("bridge", bridge_id))
+            client.context.events.mark_internal(("bridge", bridge_id))
             # softmix (which "video_sfu" selects even for two members) mixes every 20 ms, so the stream
             # gets a frame every 20 ms, silence included, like RTP from a phone; a plain two-party
             # "mixing" bridge passes frames only when the other side sends some.
@@ -224,7 +224,7 @@ def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel | None",
         else:
             end_soon(f"the media channel hung up (hang-up cause {cause_text(ev.raw.get('cause'))})")
 
-    events = client._events
+    events = client.context.events
     subs = [events.subscribe(("ChannelHangupRequest", "StasisEnd", "ChannelLeftBridge") if channel is None
                              else ("ChannelHangupRequest", "StasisEnd"), media_ended, key=media.key)]
     if channel is not None:

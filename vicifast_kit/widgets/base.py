@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def readable_error(e: BaseException, what: str = "That") -> str:
     """A one-line message for a failed action (never a traceback)."""
-    if isinstance(e, NotFound) or (isinstance(e, ARIError) and "not found" in str(e).lower()):
+    if isinstance(e, NotFound):
         return f"{what} failed: it is gone (hung up or destroyed)."
     if isinstance(e, Conflict):
         return f"{what} is not possible now: {getattr(e, 'message', '') or e}"[:200]

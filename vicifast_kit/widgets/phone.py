@@ -75,14 +75,14 @@ class Phone(AudioWidget):
                 self._attach(stream, f"Live: in bridge {self.join.id}. Talk, and press keys.")
                 return
             ident = f"kit-phone-{uuid.uuid4().hex[:12]}"
-            self.ari._events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
+            self.ari.context.events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
             self.channel = self.ari.handle("Channel", ident)
             self.ari.channels.originate(endpoint=f"Local/{self.number}@inbound/n", app=self.ari.app,
                                         channel_id=ident, caller_id=self.caller_id, formats=CALL_FORMATS,
                                         timeout=max(1, int(self.patience)),
                                         variables={"VICIFAST_APP": self.app,
                                                    "TIMEOUT(absolute)": str(int(self.max_duration))})
-            ev = self.ari._events.take(("StasisStart", "ChannelDestroyed"), timeout=self.patience + 5,
+            ev = self.ari.context.events.take(("StasisStart", "ChannelDestroyed"), timeout=self.patience + 5,
                                        key=self.channel.key, what=f"{self.number} to answer")
             if self._closing.is_set() or self.state != "ringing":
                 return
