@@ -345,6 +345,7 @@ class LevelPlot:
         for i, (name, spans) in enumerate(self.spans.items()):
             colour = colours[i % len(colours)]
             for a, b in spans:
+                a, b = max(0.0, min(a, seconds)), max(0.0, min(b, seconds))   # what fits the plot
                 parts.append(f'<rect x="{x(a):.1f}" y="{20 + i * 6}" width="{max(1.0, x(b) - x(a)):.1f}" '
                              f'height="{plot_h - i * 6}" fill="{colour}" opacity="0.25"/>')
             parts.append(f'<rect x="{w - 150}" y="{4 + i * 12}" width="8" height="8" fill="{colour}" opacity="0.6"/>'
