@@ -29,6 +29,8 @@ from vicifast_kit import settings
 from vicifast_kit.lab import docker, rootfs
 
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+#: Folders in /run that dockerd and containerd make whatever their exec root (left empty when they stop).
+RUN_DIRS = [Path("/run/containerd/s"), Path("/run/docker/plugins")]
 INSIDE_CA = "/etc/ssl/vicifast-test-host-ca.crt"
 # What Debian's slim images leave out (their dpkg.cfg.d excludes), so the stand-in installs like one.
 SLIM_EXCLUDES = """\
@@ -128,6 +130,7 @@ class PrivateEngine:
         self.pidfile = folder / "dockerd.pid"
         self.process: subprocess.Popen | None = None
         self.made_bridge = False
+        self.made_dirs: list[Path] = []
 
     @property
     def host(self) -> str:
@@ -150,6 +153,7 @@ class PrivateEngine:
         for name in ("data", "exec"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         self.made_bridge = not Path("/sys/class/net/docker0").exists()
+        self.made_dirs = [path for path in RUN_DIRS if not path.exists()]
         started = time.monotonic()
         command = [
             "dockerd", "--host", self.host, "--data-root", str(self.folder / "data"),
@@ -205,6 +209,14 @@ class PrivateEngine:
             self.process = None
         if self.made_bridge and Path("/sys/class/net/docker0").exists():
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
+        for path in self.made_dirs:      # empty folders dockerd and containerd made in /run
+            for folder in (path, *path.parents):
+                if folder == Path("/run"):
+                    break
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
     def processes(self) -> list[int]:
         """Pids of processes of this engine still running (dockerd, its containerd, shims)."""
