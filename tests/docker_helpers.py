@@ -131,6 +131,7 @@ class PrivateEngine:
         self.process: subprocess.Popen | None = None
         self.made_bridge = False
         self.made_dirs: list[Path] = []
+        self.firewall: tuple[str, str] | None = None
 
     @property
     def host(self) -> str:
@@ -150,6 +151,7 @@ class PrivateEngine:
         if not shutil.which("dockerd"):
             install_docker_io()
         self._end_stale()
+        self.firewall = firewall_state()        # dockerd adds its NAT and FORWARD rules; stop() puts these back
         for name in ("data", "exec"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         self.made_bridge = not Path("/sys/class/net/docker0").exists()
@@ -209,6 +211,9 @@ class PrivateEngine:
             self.process = None
         if self.made_bridge and Path("/sys/class/net/docker0").exists():
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
+        if self.firewall is not None:
+            restore_firewall(*self.firewall)
+            self.firewall = None
         for path in self.made_dirs:      # empty folders dockerd and containerd made in /run
             for folder in (path, *path.parents):
                 if folder == Path("/run"):
@@ -230,6 +235,26 @@ class PrivateEngine:
                 except OSError:
                     pass
         return found
+
+
+def firewall_state() -> tuple[str, str] | None:
+    """This host's IPv4 firewall rules (iptables-save) and IP forwarding, before dockerd changes them."""
+    if not shutil.which("iptables-save"):
+        return None
+    return run(["iptables-save"], check=False).stdout, Path("/proc/sys/net/ipv4/ip_forward").read_text()
+
+
+def restore_firewall(rules: str, forward: str) -> None:
+    """Put back the rules and forwarding firewall_state() saw (a table it did not have is emptied)."""
+    present = set(re.findall(r"^\*(\w+)", rules, flags=re.MULTILINE))
+    chains = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")}
+    for table, builtin in chains.items():
+        if table not in present:
+            for command in (["-F"], ["-X"], *[["-P", chain, "ACCEPT"] for chain in builtin]):
+                subprocess.run(["iptables", "-t", table, *command], capture_output=True)
+    if present:
+        run(["iptables-restore"], check=False, input=rules)
+    Path("/proc/sys/net/ipv4/ip_forward").write_text(forward)
 
 
 def compose_plugin_works(env: dict) -> bool:
