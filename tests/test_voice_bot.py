@@ -29,8 +29,8 @@ PHRASES = [
     ("I'd like to talk to sales, please.", "sales"),
     ("Um, I'm not sure.", None),
 ]
-#: The notebook's claim: at least this many of PHRASES are routed right (3 to 5 of 9 measured here).
-ROUTED_RIGHT = 3
+#: The notebook's claim: at least this many of PHRASES are routed right (5 or 6 of 9 measured here; "sales" is lost).
+ROUTED_RIGHT = 4
 
 
 def bot_hears(lab, say: str, **caller) -> voice.Routing:

@@ -110,8 +110,7 @@ def recognise(pcm: bytes, rate: int = 16000, intents: dict[str, list[str]] | Non
     """Offline speech recognition (pocketsphinx's English model) of one utterance against a small grammar."""
     intents = INTENTS if intents is None else intents
     started = time.monotonic()
-    # Telephone speech carries nothing above 4 kHz but resampling noise: keep the telephone band only.
-    x = _audio.resample(_audio.resample(pcm, rate, 8000), 8000, 16000)
+    x = _telephone_band(pcm, rate)
     quiet = _audio.silence(0.3, 16000)
     with _decoder_lock:
         decoder = _decoder(grammar(intents))
@@ -121,6 +120,19 @@ def recognise(pcm: bytes, rate: int = 16000, intents: dict[str, list[str]] | Non
         hyp = decoder.hyp()
     text = hyp.hypstr if hyp is not None else ""
     return Recognised(text, intent_of(text, intents), time.monotonic() - started)
+
+
+def _telephone_band(pcm: bytes, rate: int) -> bytes:
+    """The audio as a phone line carries it (up to 4 kHz), at 16 kHz with a faint hiss above 4 kHz.
+
+    The English model was trained on wideband speech, whose spectrum above 4 kHz is never empty; a
+    call's is (or holds only resampling noise). Measured on 24 live turns of the lab's callers: 11
+    routed right as is, 15-16 with this hiss (at 50 to 400 alike), 8 without the band limit.
+    """
+    x = np.frombuffer(_audio.resample(_audio.resample(pcm, rate, 8000), 8000, 16000), "<i2").astype(np.float64)
+    white = np.random.default_rng(0).normal(0.0, 1.0, x.size)     # the same hiss every time: repeatable results
+    hiss = np.diff(np.diff(white, prepend=0.0), prepend=0.0)      # a second difference: mostly high frequencies
+    return np.clip(np.rint(x + 100.0 * hiss), -32768, 32767).astype("<i2").tobytes()
 
 
 def intent_of(text: str, intents: dict[str, list[str]] | None = None) -> str | None:
