@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 CLEAN = "{'channels': 0, 'bridges': 0, 'recordings': 0}"
 #: Dialplan contexts only notebook 01 sends calls to (docker/asterisk/extensions.conf).
-AMI_CONTEXTS = ("ami-lobby", "ami-menu")
+AMI_CONTEXTS = ("ami-lobby", "ami-menu", "agi-menu")
 
 
 def read(path: Path):
