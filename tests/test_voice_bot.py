@@ -11,7 +11,7 @@ import pytest
 
 from vicifast_kit import audio, voice
 
-from client_helpers import lab  # noqa: F401  (fixture)
+from client_helpers import lab, wait_until  # noqa: F401  (fixture)
 
 pytest.importorskip("pocketsphinx", reason="pip install -r requirements.txt (pocketsphinx)")
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -82,3 +82,15 @@ def test_the_bots_voice_reaches_the_caller(lab):
     call.hangup()
     assert audio.level_db(heard) > -30                      # speech, not the caller's room noise (about -50 dB)
     assert len(voice.speech_spans(heard, tap.rate, hangover=0.05)) >= 2    # words with gaps between them
+
+
+def test_a_caller_who_talks_before_the_bot_listens_is_heard_from_the_start(lab):
+    _, call = lab.call(say="Let me talk to a human.", delay=0.2, duration=30)
+    voice.talk_detect(call)
+    with call.media() as stream:
+        wait_until(lambda: "ChannelTalkingStarted" in [e.type for e in call.events()], timeout=5)
+        turn = voice.take_turn(call, stream, voice.speak(voice.GREETING, stream.rate), timeout=3.0)
+    call.hangup()
+    assert turn.talk and turn.talk[0][0] == 0.0            # already talking when the turn began
+    assert turn.barged_in and turn.cut_at < 0.5             # so the greeting stops at once
+    assert turn.talk[0][1] > 0.5 and len(turn.speech) / 2 / turn.rate > 0.5

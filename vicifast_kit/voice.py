@@ -214,11 +214,19 @@ def take_turn(call: "Channel", stream: "MediaStream", prompt: bytes = b"", *, ti
     turn = Turn(b"", b"", rate, prompt_seconds=len(prompt) / 2 / rate)
     started_at: float | None = None
     finished_at: float | None = None
-    began = time.monotonic()
     try:
-        backlog = stream.buffered             # what was heard before the turn is not part of it
+        # The caller may have started before we listened (e.g. while the media stream opened): then what
+        # the stream holds is the start of their words; otherwise it is not part of this turn.
+        talking = [e.type for e in call.events() if e.type in ("ChannelTalkingStarted", "ChannelTalkingFinished")]
+        already = bool(talking) and talking[-1] == "ChannelTalkingStarted"
+        backlog = stream.buffered
         if backlog > 0:
-            stream.read(backlog, timeout=0)
+            earlier = stream.read(backlog, timeout=0)
+            if already:
+                heard += earlier
+        began = time.monotonic() - len(heard) / 2 / rate      # times count from the start of `heard`
+        if already:
+            started_at = 0.0
         if prompt:
             stream.send(prompt)
         playing = bool(prompt)
@@ -241,9 +249,9 @@ def take_turn(call: "Channel", stream: "MediaStream", prompt: bytes = b"", *, ti
                     turn.digits += event.digit
                 elif event.type in ("StasisEnd", "ChannelDestroyed"):
                     turn.ended = True
-                if playing and (started_at is not None or turn.digits):
-                    stream.flush()            # barge-in: stop talking the moment the caller does
-                    playing, turn.barged_in, turn.cut_at = False, True, round(now, 2)
+            if playing and (started_at is not None or turn.digits):
+                stream.flush()                # barge-in: stop talking the moment the caller does
+                playing, turn.barged_in, turn.cut_at = False, True, round(now, 2)
             if turn.ended or finished_at is not None or len(turn.digits) >= max_digits:
                 break
             if started_at is not None and now - started_at > max_speech:
