@@ -150,11 +150,11 @@ def _wait_ready(backend, s: settings.Settings, timeout: float) -> None:
     """Wait until Asterisk has fully booted and ARI answers; LabError if it does not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ended = rootfs.start_ended() if backend is rootfs else None
+        ended = backend.start_ended()
         if ended is not None:
             raise LabError(
                 f"Asterisk stopped while starting (exit code {ended}). Its console said:\n"
-                + rootfs.console_tail() + "\nSee `vicifast-kit lab logs` for its log."
+                + backend.console_tail() + "\nSee `vicifast-kit lab logs` for its log."
             )
         if backend.booted():
             state, _ = _ari_state(s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -89,6 +90,31 @@ def running() -> bool:
         return False
     result = compose("ps", "--quiet", "--status", "running", SERVICE, timeout=30)
     return result.returncode == 0 and bool(result.stdout.strip())
+
+
+def start_ended() -> int | None:
+    """The exit code of the lab's container once it stopped while starting (None while it runs or starts)."""
+    result = compose("ps", "--all", "--format", "json", SERVICE, timeout=30)
+    text = result.stdout.strip()
+    if result.returncode != 0 or not text:
+        return None
+    try:                            # one JSON object a line (Compose 2.21 and later), or one list
+        items = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines()]
+    except ValueError:
+        return None
+    for item in items:
+        if item.get("State") in ("exited", "restarting", "dead"):
+            # While the engine restarts it, ps shows exit code 0; the container's state keeps the real one.
+            inspect = subprocess.run(["docker", "inspect", "--format", "{{.State.ExitCode}}", item["ID"]],
+                                     capture_output=True, text=True, timeout=30)
+            code = inspect.stdout.strip()
+            return int(code) if code.lstrip("-").isdigit() else int(item.get("ExitCode") or 0)
+    return None
+
+
+def console_tail(lines: int = 20) -> str:
+    """The last lines the lab's container printed (start-up errors show here)."""
+    return compose("logs", "--no-log-prefix", "--tail", str(lines), SERVICE, timeout=30).stdout.strip()
 
 
 def run_inside(*command: str, timeout: float = 30) -> subprocess.CompletedProcess:
