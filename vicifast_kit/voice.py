@@ -337,7 +337,7 @@ def route(call: "Channel", stream: "MediaStream", *, speak: Callable[[str, int],
 # --- a picture ------------------------------------------------------------------------------------------
 
 class LevelPlot:
-    """The level of audio over time as an SVG plot, with shaded spans (talk detected, prompt playing)."""
+    """The level of audio over time as an SVG plot, with a lane for each kind of span (talk detected, prompt playing)."""
 
     def __init__(self, pcm: bytes, rate: int = 16000, spans: dict[str, list[tuple[float, float]]] | None = None,
                  *, title: str = "", window: float = 0.05, width: int = 640, height: int = 160) -> None:
@@ -347,35 +347,38 @@ class LevelPlot:
         self.title, self.window, self.width, self.height = title, window, width, height
 
     def _repr_svg_(self) -> str:
-        """The plot as SVG (drawn by Jupyter and by a static view of the notebook)."""
-        w, h, left, bottom = self.width, self.height, 40, 20
-        plot_w, plot_h = w - left - 10, h - bottom - 20
+        """The plot as SVG (drawn by Jupyter and by a static view of the notebook): the level, then a lane per span kind."""
+        lane, left = 14, 120
+        w = self.width
+        top, plot_h = 20, self.height - 40
+        lanes_top = top + plot_h + 6
+        h = lanes_top + lane * len(self.spans) + 18
+        plot_w = w - left - 10
         seconds = max(self.seconds, 0.1)
 
         def x(t: float) -> float:
-            return left + plot_w * t / seconds
+            return left + plot_w * max(0.0, min(t, seconds)) / seconds
 
         def y(db: float) -> float:
-            return 20 + plot_h * (min(0.0, max(-80.0, db)) / -80.0)
+            return top + plot_h * (min(0.0, max(-80.0, db)) / -80.0)
 
-        colours = ["#f4a261", "#2a9d8f", "#8ab17d", "#e76f51"]
+        colours = ["#f4a261", "#e76f51", "#2a9d8f", "#8ab17d"]
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
                  f'font-size="10"><rect width="{w}" height="{h}" fill="white"/>',
                  f'<text x="{left}" y="12" font-size="11">{html.escape(self.title)}</text>']
-        for i, (name, spans) in enumerate(self.spans.items()):
-            colour = colours[i % len(colours)]
-            for a, b in spans:
-                a, b = max(0.0, min(a, seconds)), max(0.0, min(b, seconds))   # what fits the plot
-                parts.append(f'<rect x="{x(a):.1f}" y="{20 + i * 6}" width="{max(1.0, x(b) - x(a)):.1f}" '
-                             f'height="{plot_h - i * 6}" fill="{colour}" opacity="0.25"/>')
-            parts.append(f'<rect x="{w - 150}" y="{4 + i * 12}" width="8" height="8" fill="{colour}" opacity="0.6"/>'
-                         f'<text x="{w - 138}" y="{12 + i * 12}">{html.escape(name)}</text>')
         for db in (0, -20, -40, -60, -80):
             parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(db):.1f}" y2="{y(db):.1f}" '
-                         f'stroke="#ddd"/><text x="4" y="{y(db) + 3:.1f}">{db} dB</text>')
+                         f'stroke="#ddd"/><text x="{left - 36}" y="{y(db) + 3:.1f}">{db} dB</text>')
+        for i, (name, spans) in enumerate(self.spans.items()):
+            colour, y0 = colours[i % len(colours)], lanes_top + i * lane
+            parts.append(f'<text x="4" y="{y0 + 10}">{html.escape(name)}</text>')
+            for a, b in spans:
+                parts.append(f'<rect x="{x(a):.1f}" y="{y0 + 2}" width="{max(1.0, x(b) - x(a)):.1f}" '
+                             f'height="{lane - 4}" fill="{colour}"/>')
         step = 1 if seconds <= 12 else 2 if seconds <= 30 else 5
         for t in range(0, int(seconds) + 1, step):
-            parts.append(f'<text x="{x(t) - 3:.1f}" y="{h - 4}">{t} s</text>')
+            parts.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{h - 16}" stroke="#eee"/>'
+                         f'<text x="{x(t) - 3:.1f}" y="{h - 4}">{t} s</text>')
         points = " ".join(f"{x((i + 0.5) * self.window):.1f},{y(db):.1f}" for i, db in enumerate(self.levels))
         parts.append(f'<polyline points="{points}" fill="none" stroke="#264653" stroke-width="1.2"/></svg>')
         return "".join(parts)
