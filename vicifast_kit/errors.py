@@ -15,7 +15,7 @@ to do next. Classes also inherit the built-in exception a Python programmer woul
     ├── WaitTimeout (also TimeoutError)
     ├── ClientClosed (also RuntimeError)
     ├── AMIError: AMILoginRefused, AMIActionFailed, AMIUnreachable (also LabUnreachable)
-    ├── LabError (vicifast_kit.lab: the lab could not be started, stopped or used)
+    ├── LabError (vicifast_kit.lab: the lab could not be started, stopped or used): LabStartFailed
     └── MediaError (also RuntimeError): MediaUnavailable, StreamClosed
 """
 

@@ -63,3 +63,13 @@ def test_a_missing_secret_is_added_and_a_loosened_file_is_closed_again(secrets_p
     os.chmod(secrets_path, 0o644)
     settings.lab_secrets()
     assert stat.S_IMODE(secrets_path.stat().st_mode) == 0o600
+
+
+def test_lab_status_says_where_the_settings_and_passwords_are(secrets_path):
+    from vicifast_kit.lab import LabStatus
+
+    for status in (LabStatus(backend=None, ari="unreachable", ami="unreachable", ari_url="http://127.0.0.1:1"),
+                   LabStatus(backend="rootfs", ari="ok", ami="ok", version="22", channels=0)):
+        text = str(status)
+        assert str(secrets_path) in text and "lab.env" in text
+        assert settings.lab_values()["ARI_PASSWORD"] not in text

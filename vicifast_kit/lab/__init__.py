@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from .. import settings
 from . import docker, probes, rootfs
-from .errors import LabError
+from .errors import LabError, LabStartFailed
 from .simulate import simulate_caller, transcript
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
 
 __all__ = [
-    "LabError", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
+    "LabError", "LabStartFailed", "LabStatus", "up", "down", "restart", "status", "logs", "cli", "running_backend", "simulate_caller",
     "transcript", "leftovers",
 ]
 
@@ -47,8 +47,9 @@ class LabStatus:
     def __str__(self) -> str:
         if self.note:
             return self.note
+        where = f"Settings: {settings.LAB_DIR / 'lab.env'}; passwords in {settings.secrets_file()}"
         if not self.up and self.backend is None:
-            return f"The lab is down: nothing answers at {self.ari_url}. {START_HINT}"
+            return f"The lab is down: nothing answers at {self.ari_url}. {START_HINT}\n{where}"
         backend = self.backend or "not started by this kit on this machine"
         lines = [
             f"Lab:      {'up' if self.up else 'not answering'} (backend: {backend})",
@@ -56,6 +57,7 @@ class LabStatus:
             f"ARI:      {_describe(self.ari)} at {self.ari_url}/ari",
             f"AMI:      {_describe(self.ami)} at {self.ami_address}",
             f"Channels: {'unknown' if self.channels is None else self.channels} up",
+            where,
         ]
         return "\n".join(lines)
 
@@ -152,7 +154,7 @@ def _wait_ready(backend, s: settings.Settings, timeout: float) -> None:
     while time.monotonic() < deadline:
         ended = backend.start_ended()
         if ended is not None:
-            raise LabError(
+            raise LabStartFailed(
                 f"Asterisk stopped while starting (exit code {ended}). Its console said:\n"
                 + backend.console_tail() + "\nSee `vicifast-kit lab logs` for its log."
             )
@@ -203,7 +205,7 @@ def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabSt
                 break
             except LabError as error:
                 module.stop()
-                if attempt == 2 or "stopped while starting" not in str(error):
+                if attempt == 2 or not isinstance(error, LabStartFailed):
                     raise
                 progress(f"{error}\nTrying once more...")
         result = status()
