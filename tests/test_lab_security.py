@@ -79,3 +79,15 @@ def test_the_lab_listens_on_this_machine_only(lab_settings):
                     probe.sendto(b"OPTIONS sip:probe SIP/2.0\r\n\r\n", ("127.0.0.1", port))
                     with pytest.raises(OSError):
                         probe.recvfrom(2048)
+
+
+def test_asterisk_connects_to_the_kit_with_a_secret_of_its_own_never_the_ari_password():
+    # Whatever listens first on the push port receives what Asterisk presents there.
+    values = settings.lab_values()
+    assert values["PUSH_PASSWORD"] not in (values["ARI_PASSWORD"], values["AMI_SECRET"], values["SIP_PASSWORD"])
+    pids = rootfs.processes_in(rootfs.root_dir())
+    if not pids:
+        pytest.skip("the lab runs in Docker here: its rendered configuration is inside the container")
+    rendered = (rootfs.root_dir() / "etc/vicifast-asterisk/websocket_client.conf").read_text()
+    passwords = set(re.findall(r"^password\s*=\s*(\S+)", rendered, re.M))
+    assert passwords == {values["PUSH_PASSWORD"]}

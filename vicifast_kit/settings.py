@@ -11,7 +11,8 @@ from pathlib import Path
 LAB_DIR = Path(os.environ.get("VICIFAST_LAB_DIR") or Path(__file__).resolve().parent.parent / "docker")
 
 #: The lab's passwords: never in the repository, made at random the first time they are needed.
-SECRET_NAMES = ("ARI_PASSWORD", "AMI_SECRET", "SIP_PASSWORD")
+#: PUSH_PASSWORD is the one Asterisk presents when it connects to the kit (ARI outbound websockets).
+SECRET_NAMES = ("ARI_PASSWORD", "AMI_SECRET", "SIP_PASSWORD", "PUSH_PASSWORD")
 
 
 def secrets_file() -> Path:
@@ -86,6 +87,7 @@ class Settings:
     ami_port: int
     ami_user: str
     ami_secret: str = field(repr=False)
+    push_password: str = field(repr=False, default="")
 
 
 def load() -> Settings:
@@ -99,4 +101,5 @@ def load() -> Settings:
         ami_port=int(values["AMI_PORT"]),
         ami_user=values["AMI_USER"],
         ami_secret=values["AMI_SECRET"],
+        push_password=values["PUSH_PASSWORD"],
     )

@@ -30,7 +30,7 @@ def test_first_use_makes_random_secrets_readable_only_by_the_user(secrets_path):
     values = settings.lab_values()
     assert stat.S_IMODE(secrets_path.stat().st_mode) == 0o600
     made = {name: values[name] for name in settings.SECRET_NAMES}
-    assert len(set(made.values())) == 3                       # three different passwords
+    assert len(set(made.values())) == len(settings.SECRET_NAMES)          # all different
     assert all(len(value) >= 20 and re.fullmatch(r"[\w-]+", value) for value in made.values())
     assert settings.read_env_file(secrets_path) == made        # kept, in the file the kit reads
     assert settings.lab_values()["ARI_PASSWORD"] == made["ARI_PASSWORD"]      # and reused
@@ -49,7 +49,9 @@ def test_the_environment_overrides_a_secret_and_writes_nothing_when_it_gives_the
     secrets_path.unlink()
     monkeypatch.setenv("AMI_SECRET", "a")
     monkeypatch.setenv("SIP_PASSWORD", "s")
-    assert settings.lab_secrets() == {"ARI_PASSWORD": "from-the-environment", "AMI_SECRET": "a", "SIP_PASSWORD": "s"}
+    monkeypatch.setenv("PUSH_PASSWORD", "p")
+    assert settings.lab_secrets() == {"ARI_PASSWORD": "from-the-environment", "AMI_SECRET": "a", "SIP_PASSWORD": "s",
+                                      "PUSH_PASSWORD": "p"}
     assert not secrets_path.exists()                           # e.g. inside the Docker JupyterLab
 
 

@@ -206,7 +206,7 @@ class PushClient(ARIClient):
             if self._listener is None:
                 if credentials is None:
                     s = _settings.load()
-                    credentials = (s.ari_user, s.ari_password)
+                    credentials = (s.ari_user, s.push_password)
                 self._listener = acquire(port, host, credentials=credentials, name=app)
             try:
                 self._listener.route(path, self._serve)
@@ -388,7 +388,7 @@ class PerCallServer:
                  credentials: tuple[str, str] | None = None) -> None:
         if credentials is None:
             s = _settings.load()
-            credentials = (s.ari_user, s.ari_password)
+            credentials = (s.ari_user, s.push_password)
         self.app, self.path, self.rest, self.timeout = app, path, rest, timeout
         self._handler = handler
         self._calls: queue.Queue = queue.Queue()
