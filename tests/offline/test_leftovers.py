@@ -1,47 +1,15 @@
-"""vk.lab.leftovers() without a client, against small HTTP servers written here: errors raise, never count."""
+"""vk.lab.leftovers() without a client, against the offline ARI stand-in: errors raise, never count."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from fake_ari import FakeARI
 
 import vicifast_kit as vk
+from vicifast_kit import settings
 from vicifast_kit.lab import probes
-
-
-class _Server:
-    """A tiny ARI stand-in answering every GET with (status, body) from `answers` by path."""
-
-    def __init__(self, answers: dict[str, tuple[int, object]]) -> None:
-        answers_ = answers
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):      # noqa: N802 (http.server's name)
-                status, body = answers_.get(self.path.split("?")[0], (404, {"message": "nothing here"}))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="test-ari-standin",
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture
@@ -49,7 +17,9 @@ def serve(monkeypatch):
     servers = []
 
     def start(answers):
-        server = _Server(answers)
+        """The ARI stand-in of the offline tier, answering each GET path as `answers` says."""
+        server = FakeARI(password=settings.load().ari_password)
+        server.answers = {("GET", path): answer for path, answer in answers.items()}
         servers.append(server)
         monkeypatch.setenv("ARI_URL", server.url)
         return server
