@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 import vicifast_kit as vk
-from vicifast_kit.lab.simulate import CALL_FORMATS, simulate_caller
+from vicifast_kit.lab.simulate import simulate_caller
+from vicifast_kit.media.stream import CALL_FORMATS
 
 
 def unique_app(prefix: str = "t") -> str:

@@ -15,8 +15,12 @@ to do next. Classes also inherit the built-in exception a Python programmer woul
     ├── WaitTimeout (also TimeoutError)
     ├── ClientClosed (also RuntimeError)
     ├── AMIError: AMILoginRefused, AMIActionFailed, AMIUnreachable (also LabUnreachable)
+    ├── TransportError (also ConnectionError: the request failed on the way, e.g. TLS or a broken reply)
+    ├── ProtocolError (also ValueError: the server answered with something that is not what ARI sends)
+    ├── SettingsError (also ValueError: a setting is missing or wrong): SettingsMissing (also FileNotFoundError)
     ├── LabError (vicifast_kit.lab: the lab could not be started, stopped or used): LabStartFailed
-    └── MediaError (also RuntimeError): MediaUnavailable, StreamClosed
+    ├── MediaError (also RuntimeError): MediaUnavailable, StreamClosed
+    └── VoiceUnavailable (also RuntimeError: espeak-ng or pocketsphinx is missing)
 """
 
 from __future__ import annotations
@@ -167,6 +171,37 @@ class RequestTimeout(Error, TimeoutError):
 
 class Disconnected(Error, ConnectionError):
     """The client's event websocket dropped and the client does not reconnect (made with reconnect=False)."""
+
+    __module__ = "vicifast_kit"
+
+
+class TransportError(Error, ConnectionError):
+    """A request failed on the way (TLS, a broken connection mid-reply, too many redirects): not an ARI answer."""
+
+    __module__ = "vicifast_kit"
+
+
+class ProtocolError(Error, ValueError):
+    """The server's reply is not what ARI sends (e.g. JSON that does not parse): is the URL an Asterisk's ARI?"""
+
+    __module__ = "vicifast_kit"
+
+
+# --- settings and tools -----------------------------------------------------------------------------
+class SettingsError(Error, ValueError):
+    """A connection setting is missing or wrong (a URL that is not http(s)://..., a port that is not a number)."""
+
+    __module__ = "vicifast_kit"
+
+
+class SettingsMissing(SettingsError, FileNotFoundError):
+    """The lab's settings file is not there (the kit is installed without its repository)."""
+
+    __module__ = "vicifast_kit"
+
+
+class VoiceUnavailable(Error, RuntimeError):
+    """A speech tool the kit needs (espeak-ng, pocketsphinx) is not installed; the message says how to get it."""
 
     __module__ = "vicifast_kit"
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .. import settings
 from .errors import LabError
 from ..errors import WaitTimeout
+from ..media.stream import CALL_FORMATS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -41,7 +42,6 @@ _id_lock = threading.Lock()
 
 
 #: The audio formats of a simulated call (wideband first, as a good phone offers).
-CALL_FORMATS = "slin16,ulaw"
 
 
 def random_caller_id() -> str:

@@ -33,6 +33,8 @@ log = logging.getLogger("vicifast_kit.media")
 
 _END = object()               # put in a stream's inbox when it ends
 PTIME = 0.020                 # seconds of audio in one frame (Asterisk's default for these formats)
+#: The formats the kit's own calls offer (originate's ``formats``): wideband first, then what every phone has.
+CALL_FORMATS = "slin16,ulaw"
 _SEND_CHUNK_FRAMES = 10       # frames per websocket message we send (200 ms)
 
 

@@ -295,7 +295,7 @@ class Webhook:
                       caller_id=self.caller_id, timeout=self.ring_timeout)
         if SIM_CUSTOMERS.fullmatch(to):
             # A simulated customer: answers, waits a second, presses 1, then stays on the line.
-            from ..lab.simulate import CALL_FORMATS
+            from ..media.stream import CALL_FORMATS
             return self.ari.channels.originate(
                 endpoint="Local/s@sim-caller/n", formats=CALL_FORMATS,
                 variables={"SIM_DELAY": "1", "SIM_DTMF": "1", "SIM_SAY": "", "SIM_DURATION": "30"}, **common)

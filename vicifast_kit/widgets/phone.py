@@ -11,7 +11,7 @@ import traitlets as T
 
 from ..causes import cause_text
 from ..errors import ARIError, WaitTimeout
-from ..lab.simulate import CALL_FORMATS
+from ..media.stream import CALL_FORMATS
 from .audiowidget import AudioWidget
 from .base import readable_error
 
