@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import xml.dom.minidom
 
 import pytest
 
+import vicifast_kit as vk
 from vicifast_kit import audio, voice
+from vicifast_kit.errors import VoiceUnavailable
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="apt-get install espeak-ng (scripts/setup installs it)")
@@ -65,3 +68,52 @@ def test_the_level_plot_is_an_svg_with_its_spans():
     svg = plot._repr_svg_()
     xml.dom.minidom.parseString(svg)
     assert svg.count("<rect") == 2 and ">talk<" in svg and "<polyline" in svg     # the background and the span
+
+
+def test_a_missing_espeak_ng_is_voice_unavailable_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr("vicifast_kit.voice.speaking.shutil.which", lambda name: None)
+    with pytest.raises(VoiceUnavailable) as raised:
+        voice.speak("A sentence no other test speaks.", 16000)
+    assert isinstance(raised.value, vk.Error) and isinstance(raised.value, RuntimeError)
+    assert "apt-get install espeak-ng" in str(raised.value) and "your own voice" in str(raised.value)
+
+
+def test_a_missing_pocketsphinx_is_voice_unavailable_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)          # `import pocketsphinx` fails as if absent
+    monkeypatch.setattr("vicifast_kit.voice.recognition._decoders", {})
+    with pytest.raises(VoiceUnavailable) as raised:
+        voice.recognise(audio.tone(440, 0.2, 16000), 16000)
+    assert isinstance(raised.value, vk.Error)
+    assert "pip install" in str(raised.value) and "your own recogniser" in str(raised.value)
+
+
+class _Call:
+    """A stand-in for a Channel whose set_channel_var raises what it is given."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def set_channel_var(self, **_):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [vk.NotFound(404, "Channel not found"), vk.CallEnded(404, "Channel not found"),
+                                   vk.Conflict(409, "Channel not in Stasis application")])
+def test_stop_talk_detect_on_a_call_that_ended_or_left_is_fine(error):
+    voice.stop_talk_detect(_Call(error))
+
+
+@pytest.mark.parametrize("error", [TypeError("a bug"), vk.ClientClosed("closed"), vk.ServerError(500, "oops")])
+def test_stop_talk_detect_hides_no_other_error(error):
+    with pytest.raises(type(error)):
+        voice.stop_talk_detect(_Call(error))
+
+
+def test_every_public_name_is_on_the_package_whichever_module_holds_it():
+    from vicifast_kit.voice import plot, recognition, routing, speaking, turns
+
+    for module in (plot, recognition, routing, speaking, turns):
+        for name in dir(module):
+            value = getattr(module, name)
+            if not name.startswith("_") and callable(value) and getattr(value, "__module__", "") == module.__name__:
+                assert getattr(voice, name) is value and name in voice.__all__, name
