@@ -187,14 +187,14 @@ def main() -> int:
         starts, ends = [], []
         ari.on("StasisStart", starts.append)
         ari.on("StasisEnd", ends.append)
-        before = ari._events.received
+        before = ari.context.events.received
         run("kit", lambda n: kit_call(ari, n), args.lost_calls, args.concurrency, "59")
         time.sleep(1.0)
         lost = {"StasisStart": args.lost_calls - len(starts), "StasisEnd": args.lost_calls - len(ends)}
-        flag = "OK" if not any(lost.values()) and not ari._events.dropped else "LOST EVENTS"
-        print(f"events at {args.lost_calls} calls: {ari._events.received - before} received, handlers saw "
+        flag = "OK" if not any(lost.values()) and not ari.context.events.dropped else "LOST EVENTS"
+        print(f"events at {args.lost_calls} calls: {ari.context.events.received - before} received, handlers saw "
               f"{len(starts)} StasisStart / {len(ends)} StasisEnd, lost {lost}, dispatcher drops "
-              f"{ari._events.dropped} -> {flag}")
+              f"{ari.context.events.dropped} -> {flag}")
         return 0 if flag == "OK" else 1
     finally:
         base.close()

@@ -27,7 +27,7 @@ def cleanup(ari: vk.ARIClient, extra_channels=()) -> None:
         app = ari.applications.get(ari.app)
         channels.update(app.channel_ids)
         bridges.update(app.bridge_ids)
-    for kind, ident in list(ari._events._by_object):
+    for kind, ident in ari.context.events.objects():
         if kind == "channel":
             channels.add(ident)
         elif kind == "bridge":

@@ -80,7 +80,7 @@ def test_camel_case_keywords_are_accepted(ari):
 def test_password_never_in_repr_log_or_url(caplog):
     caplog.set_level(logging.DEBUG)
     with vk.connect(app=unique_app()) as ari:
-        texts = [repr(ari), str(ari.__dict__.get("url")), ari._stream.url, str(ari.operations[:1])]
+        texts = [repr(ari), str(ari.__dict__.get("url")), ari.event_source.url, str(ari.operations[:1])]
         try:
             ari.channels.get("nope")
         except vk.NotFound as e:

@@ -90,7 +90,7 @@ def test_object_handlers_are_dropped_when_the_object_is_destroyed(ari):
     br.destroy()
     wait_until(lambda: got, timeout=5)
     assert got[0].bridge == br
-    wait_until(lambda: br.key not in ari._events._handlers, timeout=2)
+    wait_until(lambda: not ari.context.events.subscriptions(br.key), timeout=2)
 
 
 def test_collect_digits_terminator_and_max_digits(lab):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import vicifast_kit as vk
+from vicifast_kit.transport import HTTPTransport
 
 from client_helpers import cleanup, unique_app
 
@@ -52,8 +53,9 @@ def test_the_far_half_of_a_local_call_counts_with_the_half_the_client_made():
             cleanup(ari)
 
 
-def test_a_refused_answer_raises_and_is_never_a_leftover():
+def test_a_refused_answer_raises_and_is_never_a_leftover(monkeypatch):
     with vk.connect(app=unique_app("left-401")) as ari:
-        ari._session.auth = (ari.user, "wrong-password")          # as if the lab's password had changed
+        wrong = HTTPTransport(ari.url, ari.user, "wrong-password")   # as if the lab's password had changed
+        monkeypatch.setattr(ari.transport, "send", wrong.send)
         with pytest.raises(vk.Unauthorized, match="ARI_PASSWORD"):
             vk.lab.leftovers(ari, timeout=0)

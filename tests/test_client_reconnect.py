@@ -61,8 +61,7 @@ def test_a_simulated_caller_placed_right_after_a_restart_reaches_the_app():
 
 def _drop(ari: vk.ARIClient) -> None:
     """Cut the client's event websocket as a network failure would (the TCP connection goes down)."""
-    import socket
-    ari._stream._ws.sock.shutdown(socket.SHUT_RDWR)
+    ari.event_source.drop()
 
 
 def test_a_client_that_does_not_reconnect_says_it_is_disconnected(monkeypatch):
@@ -70,7 +69,7 @@ def test_a_client_that_does_not_reconnect_says_it_is_disconnected(monkeypatch):
     crashes = []
     monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_type))
     with vk.connect(app=unique_app("norc"), reconnect=False) as ari:
-        reader = ari._stream._thread
+        reader = ari.event_source.reader
         assert ari.state == "connected"
         _drop(ari)
         assert ari.wait_for("WebSocketDisconnected", timeout=5).local        # the local event

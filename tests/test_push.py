@@ -159,7 +159,7 @@ def test_a_dropped_socket_comes_back_by_itself_and_calls_keep_arriving(pushed):
     ari = pushed
     placer = vk.connect(app="push-gap-placer")
     try:
-        ari._link.connection.close()              # the socket drops (a network blip, a deploy)
+        ari.pushed.link.connection.close()        # the socket drops (a network blip, a deploy)
         assert ari.wait_for("WebSocketDisconnected", timeout=5)
         caller = vk.lab.simulate_caller(placer, app=push.PUSH_APP, say=None)   # placed while it is down
         assert ari.wait_for("WebSocketReconnected", timeout=5) and ari.connections >= 2

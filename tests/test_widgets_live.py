@@ -67,7 +67,7 @@ def test_callers_appear_within_a_second_and_go_after_hangup(lab):
     finally:
         table.close()
     assert table.closed and not table.pump.alive and len(pumps()) == before - 1
-    assert not ari._events._handlers and not ari.request_listeners       # unsubscribed
+    assert not ari.context.events.subscriptions() and not ari.request_listeners       # unsubscribed
 
 
 def test_bridge_membership_in_bridges_view(lab):
@@ -226,7 +226,7 @@ def test_two_hundred_calls_cost_a_bounded_number_of_widget_updates(lab, sent):
         wait_until(lambda: not any(r["in_app"] for r in table.snapshot()), timeout=20)
         elapsed = time.monotonic() - t0
         updates = sent[table._html.model_id]
-        events = ari._events.received
+        events = ari.context.events.received
         print(f"\n200 calls: {events} events in {elapsed:.1f} s -> {updates} table updates "
               f"({updates / elapsed:.1f}/s), {table.pump.cycles} pump cycles")
         assert events >= 3 * n
@@ -258,7 +258,7 @@ def test_dashboard_one_liners_snapshot_and_close(lab):
     finally:
         dash.close()
     assert all(p.closed for p in dash.parts) and len(pumps()) == before
-    assert not ari._events._handlers and not ari.request_listeners
+    assert not ari.context.events.subscriptions() and not ari.request_listeners
 
 
 def test_importing_the_kit_does_not_import_ipywidgets():

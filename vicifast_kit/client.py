@@ -1,4 +1,4 @@
-"""The ARI client: connect(), HTTP requests with errors mapped to exceptions, and the operations surface.
+"""The ARI client: connect(), requests with errors mapped to exceptions, events, and the operations surface.
 
 Every operation comes from the live server's own description (/ari/api-docs) at connect time, as
 ``ari.<resource>.<snake_case nickname>`` and, where its path names an object, as a method of that
@@ -8,7 +8,6 @@ object's handle with the id bound.
 from __future__ import annotations
 
 import atexit
-import base64
 import hashlib
 import json
 import logging
@@ -20,16 +19,16 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-import requests
-
-from . import api as _api
+from . import description as _api
 from . import settings as _settings
 from .causes import cause_phrase
-from .errors import (CallEnded, ClientClosed, Disconnected, LabUnreachable, NotFound, RequestTimeout, WaitTimeout,
-                     auth_hint, error_for)
+from .contracts import EventSource, Transport
+from .errors import (CallEnded, ClientClosed, Disconnected, NotFound, SettingsError, WaitTimeout, auth_hint,
+                     error_for)
+from .event_websocket import EventWebSocket, events_url
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
-from .stream import EventStream
+from .transport import MAX_CONNECTIONS, HTTPTransport   # noqa: F401  (MAX_CONNECTIONS: where it lived before)
 
 if TYPE_CHECKING:       # for editors: the operations of operations.pyi (made by vicifast_kit.typing_gen)
     from .operations import ARIOperations as _Operations
@@ -39,8 +38,6 @@ else:                   # at run time they come from the server's description (S
 log = logging.getLogger("vicifast_kit.client")
 
 DEFAULT_APP = "vicifast"
-#: The most HTTP connections one client opens to ARI at once (Asterisk's http.conf allows 100 in all).
-MAX_CONNECTIONS = 32
 
 
 class ResourceGroup:
@@ -64,14 +61,6 @@ def _encode(value: Any, param: _api.Param) -> Any:
         return ",".join(str(id_of(v)) for v in value)
     value = id_of(value)
     return value
-
-
-def _text_of(body: str) -> str:
-    """A short readable message from an error body (Asterisk's HTTP errors are small HTML pages)."""
-    if "<" in body:
-        found = re.findall(r"<(?:title|p)>(.*?)</(?:title|p)>", body, re.S | re.I)
-        body = ": ".join(dict.fromkeys(t.strip() for t in found if t.strip())) or re.sub(r"<[^>]+>", " ", body)
-    return " ".join(body.split())[:300]
 
 
 def _make_method(op: _api.Operation, bound: dict[str, str] | None, qualname: str, name: str) -> Callable:
@@ -130,11 +119,42 @@ _LIVE_CLIENTS: "weakref.WeakSet[ARIClient]" = weakref.WeakSet()
 
 @atexit.register
 def _close_live_clients() -> None:
+    """At exit (a kernel restart): close every client, so what it made for itself (media, phones) is removed."""
     for client in list(_LIVE_CLIENTS):
         try:
             client.close()
-        except Exception:
-            pass
+        except Exception:       # best effort at exit: the server may be gone already
+            log.debug("Could not close %r at exit", client, exc_info=True)
+
+
+def _resolve(url: str | None, user: str | None, password: str | None) -> tuple[str, str, str]:
+    """The ARI address and credentials: the arguments, else the settings (ARI_URL, ... or the lab's); a URL's own user:pass taken out."""
+    __tracebackhide__ = True
+    if url is not None:                         # credentials in the URL count as given
+        given = urlsplit(url.strip())
+        user = user if user is not None else given.username
+        password = password if password is not None else given.password
+    if url is None or user is None or password is None:
+        cfg = _settings.load()
+        url = url or cfg.ari_url
+        user = user if user is not None else cfg.ari_user
+        password = password if password is not None else cfg.ari_password
+    parts = urlsplit(url.strip().rstrip("/"))
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not host or port == -1:
+        shown = re.sub(r"//[^/@]*@", "//", url)         # never the password
+        raise SettingsError(f"{shown!r} is not an ARI address: give it as http://HOST:PORT (or https://), "
+                            "e.g. vk.connect(url=\"http://127.0.0.1:8088\")")
+    netloc = host + (f":{port}" if port else "")
+    path = parts.path.rstrip("/")
+    if path.endswith("/ari"):
+        path = path[:-4]
+    return urlunsplit((parts.scheme, netloc, path, "", "")).rstrip("/"), user or "", password or ""
 
 _SURFACES_LOCK = threading.Lock()
 
@@ -142,59 +162,38 @@ _SURFACES_LOCK = threading.Lock()
 class ARIClient(_Operations):
     """A connection to ARI: the operations (``ari.channels.originate(...)``), events, handles.
 
-    Make one with ``vk.connect(app=...)``; use it as a context manager or call ``close()``.
+    Make one with ``vk.connect(app=...)``; use it as a context manager or call ``close()``. It is
+    composed of a Transport (how requests travel) and an EventSource (where events come from):
+    see vicifast_kit.contracts.
     """
 
     def __init__(self, app: str | None = None, *, url: str | None = None, user: str | None = None,
                  password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
-                 timeout: float = 10.0, reconnect: bool = True) -> None:
+                 timeout: float = 10.0, reconnect: bool = True, transport: Transport | None = None,
+                 event_source: EventSource | None = None) -> None:
         __tracebackhide__ = True       # a notebook's traceback shows the user's line, not the kit's
-        cfg = None
-        if url is None or user is None or password is None:
-            cfg = _settings.load()
-        url = (url or cfg.ari_url).rstrip("/")
-        parts = urlsplit(url)
-        if parts.username or parts.password:        # credentials in the URL: take them out of it
-            user = user or parts.username
-            password = password or parts.password
-            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-            url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
-        if url.endswith("/ari"):
-            url = url[:-4]
+        self._closed = False
+        self._state_changed = threading.Condition()
+        self._closers: list[Callable[[], Any]] = []      # on_close(): called first by close()
+        self._events: EventHub | None = None
+        self._source: EventSource | None = None
+        self._transport: Transport | None = None
+        url, user, password = _resolve(url, user, password)
         self.url = url
-        self.user = user or cfg.ari_user
-        self._password = password if password is not None else cfg.ari_password
+        self.user = user
         self.app = app or os.environ.get("VICIFAST_APP") or DEFAULT_APP
         self.apps = [self.app] + [a for a in apps if a != self.app]
         self.subscribe_all = subscribe_all
-        self.timeout = timeout
+        self._timeout = timeout
         #: False: when the event websocket drops, the client stays disconnected (state "disconnected").
         self.reconnect = reconnect
-        self._base = url + "/ari"
-        self._session = requests.Session()
-        self._session.auth = (self.user, self._password)
-        self._session.headers["Accept"] = "application/json"
-        # The lab is reached directly: proxy variables must not reroute it (and reading them on
-        # every request costs more than the request itself on localhost).
-        self._session.trust_env = False
-        # At most MAX_CONNECTIONS connections, kept open; more threads at once wait for one. Unbounded,
-        # 200 threads opened 200+ connections, past Asterisk's HTTP sessionlimit (100 by default):
-        # it closed the extra ones unanswered and a 1,000-call burst fell from ~300 to ~15 calls/s.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONNECTIONS, pool_block=True)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._closed = False
         #: Observers of the REST traffic (the CallFlow widget draws it): each is called after every
         #: request as fn(method, path, status, started, seconds), started a time.time(); errors are logged.
+        #: Prefer ari.on_request(fn), which returns its own remover.
         self.request_listeners: list[Callable[[str, str, int, float, float], Any]] = []
+        self._http_transport: HTTPTransport = HTTPTransport(url, user, password, timeout=timeout)
+        self._transport = transport if transport is not None else self._http_transport
         self._api: _api.APIDescription | None = None
-        self._state_lock = threading.Lock()
-        self._events = None
-        self._stream = None
-        #: Open media streams (ch.media(), ch.listen()): close() ends them first.
-        self._media_streams: set = set()
-        #: Called first by close(), while requests still work (a Phone hangs up its call there).
-        self._closers: list[Callable[[], Any]] = []
         #: The channels, bridges and recordings this client made or saw enter its app (see owns()).
         self._ownership = Ownership()
         try:
@@ -205,23 +204,37 @@ class ARIClient(_Operations):
             for group, cls in self._surface.groups.items():
                 setattr(self, group, cls(self))
             self._events = self.context.events = EventHub(self.context, self.app, ownership=self._ownership)
-            query = urlencode({"app": ",".join(self.apps), "subscribeAll": "true" if subscribe_all else "false"})
-            ws_url = re.sub(r"^http", "ws", self._base) + "/events?" + query
-            token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
-            self._stream = self._event_source(ws_url, "Authorization: Basic " + token)
-            self._stream.start()
+            self._source = event_source if event_source is not None else EventWebSocket(
+                events_url(url, self.apps, subscribe_all), self._http_transport.authorization(), self.app,
+                reconnect=reconnect)
+            self._source.start(self._events.put, self._on_stream_state)
         except BaseException:
             self.close()
             raise
-        from .media.wiring import remove_orphans     # what a kernel that died left in the lab
-        remove_orphans(self)
         _LIVE_CLIENTS.add(self)
         log.info("Connected to ARI at %s as %s, app %r", self.url, self.user, self.app)
 
-    def _event_source(self, ws_url: str, auth_header: str) -> EventStream:
-        """Where events come from: ARI's /events websocket (vicifast_kit.push gives Asterisk's outbound one)."""
-        return EventStream(ws_url, auth_header, self._events.put, self._on_stream_state, self.app,
-                           reconnect=self.reconnect)
+    @property
+    def transport(self) -> Transport:
+        """How this client's requests travel (an HTTPTransport unless another was given): see vicifast_kit.contracts."""
+        return self._transport
+
+    @property
+    def event_source(self) -> EventSource | None:
+        """Where this client's events come from (an EventWebSocket unless another was given)."""
+        return self._source
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a request may take before RequestTimeout (set it to change it for every later request)."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = seconds
+        for transport in (self._transport, self._http_transport):
+            if hasattr(transport, "timeout"):
+                transport.timeout = seconds
 
     # --- the server's description -------------------------------------------------------
     def _load_surface(self) -> Surface:
@@ -243,37 +256,37 @@ class ARIClient(_Operations):
         """Every operation the server describes (as the kit calls it: ``op.resource``, ``op.name``)."""
         return self._api.all_operations() if self._api else []
 
-    # --- HTTP ----------------------------------------------------------------------------
+    # --- requests ------------------------------------------------------------------------
     def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
               binary: bool = False) -> Any:
+        """One request through the transport: listeners told, an error status raised as its vk.ARIError."""
         __tracebackhide__ = True
         if self._closed:
             raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+        # Asterisk sends no binary body over its outbound websocket (a recording's file gets 406): HTTP for those.
+        transport = self._http_transport if binary else self._transport
         started = time.time()
-        try:
-            r = self._session.request(method, self._base + path, params=params or None,
-                                      json=body, timeout=self.timeout)
-        except requests.ReadTimeout:
-            raise RequestTimeout(self.url, f"{method} {path}", self.timeout) from None
-        except (requests.ConnectionError, requests.Timeout) as e:      # refused, or no connection in time
-            raise LabUnreachable(self.url, type(e).__name__) from None
-        for listener in self.request_listeners:
-            try:
-                listener(method, path, r.status_code, started, time.time() - started)
-            except Exception:
-                log.exception("Request listener %r failed", listener)
-        if r.status_code >= 400:
-            try:
-                message = r.json().get("message") or r.reason
-            except ValueError:
-                message = _text_of(r.text) or r.reason
-            raise error_for(r.status_code, message, method, path,
-                            auth_hint(self.user) if r.status_code == 401 else "")
-        if r.status_code == 204 or not r.content:
-            return None
-        if binary or "json" not in r.headers.get("Content-Type", ""):
-            return r.content
-        return r.json()
+        reply = transport.send(method, path, params, body, binary)
+        if self.request_listeners:
+            seconds = time.time() - started
+            for listener in list(self.request_listeners):
+                try:
+                    listener(method, path, reply.status, started, seconds)
+                except Exception:
+                    log.exception("Request listener %r failed (the request went through)", listener)
+        if reply.status >= 400:
+            raise error_for(reply.status, reply.message, method, path,
+                            auth_hint(self.user) if reply.status == 401 else "")
+        return reply.data
+
+    def on_request(self, fn: Callable[[str, str, int, float, float], Any]) -> Callable[[], None]:
+        """Call fn(method, path, status, started, seconds) after every request; returns the function that stops it."""
+        self.request_listeners.append(fn)
+
+        def remove() -> None:
+            if fn in self.request_listeners:
+                self.request_listeners.remove(fn)
+        return remove
 
     def request(self, method: str, path: str, *, body: Any = None, **params: Any) -> Any:
         """Any ARI call by hand: ``ari.request("GET", "/channels")``; params in the query, body as JSON."""
@@ -298,9 +311,7 @@ class ARIClient(_Operations):
         values: dict[str, Any] = dict(bound)
         for p, a in zip(unbound, args):
             values[p.name] = a
-        lookup = op.__dict__.get("_lookup")
-        if lookup is None:
-            lookup = op.__dict__["_lookup"] = op.lookup()
+        lookup = op.lookup
         for k, v in kwargs.items():
             p = lookup.get(k)
             if p is None or p.name in bound:
@@ -343,7 +354,11 @@ class ARIClient(_Operations):
         channel_id = values.get("channelId")
         if channel_id is None or not op.path.startswith("/channels/{channelId}"):
             return None
-        ended, cause = self._events.ended(str(id_of(channel_id)))
+        ident = str(id_of(channel_id))
+        ended, cause = self._events.ended(ident)
+        if cause is None and self._ownership.owns("channel", ident):
+            # ARI's answer can come before the hang-up's events: wait a moment for them, for the cause.
+            ended, cause = self._events.wait_ended(ident, timeout=1.0)
         if not ended and "channel not found" not in error.message.lower():
             return None          # another object of the request was not found
         if ended:
@@ -355,10 +370,11 @@ class ARIClient(_Operations):
                          '(e.g. ari.wait_for("StasisStart"))', cause=cause)
 
     def _raw_websocket(self, query: dict) -> Any:
+        """ari.events.event_websocket(...): a plain websocket-client connection to /ari/events, yours to read."""
         import websocket
-        token = base64.b64encode(f"{self.user}:{self._password}".encode()).decode()
-        url = re.sub(r"^http", "ws", self._base) + "/events?" + urlencode(query)
-        return websocket.create_connection(url, header=["Authorization: Basic " + token], timeout=self.timeout)
+        url = re.sub(r"^http", "ws", self.url) + "/ari/events?" + urlencode(query)
+        return websocket.create_connection(url, header=["Authorization: " + self._http_transport.authorization()],
+                                           timeout=self.timeout)
 
     def _wrap(self, type_name: str, value: Any) -> Any:
         """A server result as the kit returns it: handles, lists of handles, Records, bytes."""
@@ -395,32 +411,40 @@ class ARIClient(_Operations):
         """Forget every buffered event (for every handle); returns how many there were."""
         return self._events.clear()
 
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every event received so far has been dispatched: handlers (and the widgets' models) have seen it."""
+        __tracebackhide__ = True
+        self._events.flush(timeout)
+
     @property
     def connected(self) -> bool:
-        """True while the event websocket is up (False between a drop and the reconnect)."""
-        return bool(self._stream and self._stream.connected and not self._closed)
+        """True while the event source is up (False between a drop and the reconnect)."""
+        return self.state == "connected"
 
     @property
     def state(self) -> str:
-        """"connected", "reconnecting" (the websocket dropped; it comes back), "disconnected" (for good) or "closed"."""
+        """"connected", "reconnecting" (the websocket dropped; it comes back), "disconnected" (for good), "ended" or "closed"."""
         if self._closed:
             return "closed"
-        if self.connected:
-            return "connected"
-        return "disconnected" if getattr(self._stream, "gave_up", False) else "reconnecting"
+        return self._source.state if self._source is not None else "reconnecting"
 
     def wait_connected(self, timeout: float = 30.0) -> None:
-        """Block until the event websocket is up (raises WaitTimeout, or Disconnected for a client that gave up)."""
+        """Block until the event source is up (raises WaitTimeout, or Disconnected for a client that gave up)."""
         __tracebackhide__ = True
         deadline = time.monotonic() + timeout
-        while not self.connected:
-            if self._closed:
-                raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
-            if getattr(self._stream, "gave_up", False):
-                raise self._disconnected()
-            if time.monotonic() > deadline:
-                raise WaitTimeout("the event websocket to reconnect", timeout)
-            time.sleep(0.05)
+        with self._state_changed:
+            while True:
+                state = self.state
+                if state == "connected":
+                    return
+                if state == "closed":
+                    raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+                if state == "disconnected":
+                    raise self._disconnected()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout("the event websocket to reconnect", timeout)
+                self._state_changed.wait(min(remaining, 1.0))
 
     def _disconnected(self) -> Disconnected:
         return Disconnected(
@@ -429,32 +453,47 @@ class ARIClient(_Operations):
             "vk.connect(), or leave reconnect=True (the default) to have it come back by itself.")
 
     def _on_stream_state(self, up: bool) -> None:
+        """The event source's connection dropped (up=False) or came back: a local event, and waiters told."""
         self._events.put({"type": RECONNECTED if up else DISCONNECTED, "application": self.app,
                           "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000%z")}, local=True)
-        if not up and getattr(self._stream, "gave_up", False):
+        if not up and self.state == "disconnected":
             self._events.fail(self._disconnected())
+        with self._state_changed:
+            self._state_changed.notify_all()
 
     # --- lifetime ------------------------------------------------------------------------
+    def on_close(self, fn: Callable[[], Any]) -> Callable[[], None]:
+        """Call fn() first when this client closes (requests still work then); returns the function that cancels it."""
+        if self._closed:
+            raise ClientClosed("This ARI client is closed already: make a new one with vk.connect()")
+        self._closers.append(fn)
+
+        def cancel() -> None:
+            try:
+                self._closers.remove(fn)
+            except ValueError:      # already cancelled, or being called by close()
+                pass
+        return cancel
+
     def close(self) -> None:
-        """Close the websocket and stop every thread this client started."""
+        """Close what registered with on_close (media, phones), then the event source and every thread this client started."""
         if self._closed:
             return
-        for closer in list(self._closers):
+        while self._closers:     # newest first; a closer may cancel others (they are then skipped)
+            closer = self._closers.pop()
             try:
                 closer()
             except Exception:
-                log.exception("Could not close %r", closer)
-        for media in list(self._media_streams):
-            try:
-                media.close()
-            except Exception:
-                log.exception("Could not close a media stream")
+                log.exception("Could not close %r (the client closes anyway)", closer)
         self._closed = True
-        if self._stream is not None:
-            self._stream.close()
+        with self._state_changed:
+            self._state_changed.notify_all()
+        if self._source is not None:
+            self._source.close()
         if self._events is not None:
             self._events.close()
-        self._session.close()
+        for transport in {id(t): t for t in (self._transport, self._http_transport) if t is not None}.values():
+            transport.close()
         log.info("Closed the ARI client of app %r", self.app)
 
     @property
@@ -477,7 +516,7 @@ class ARIClient(_Operations):
         try:
             if not self._closed:
                 self.close()
-        except Exception:
+        except Exception:       # best effort: at garbage collection nobody can be told
             pass
 
     def __repr__(self) -> str:
@@ -489,8 +528,9 @@ class ARIClient(_Operations):
 
 def connect(app: str | None = None, *, url: str | None = None, user: str | None = None,
             password: str | None = None, subscribe_all: bool = False, apps: Iterable[str] = (),
-            timeout: float = 10.0, reconnect: bool = True) -> ARIClient:
-    """Connect to ARI (defaults: the lab's settings) and register the Stasis app ``app``."""
+            timeout: float = 10.0, reconnect: bool = True, transport: Transport | None = None,
+            event_source: EventSource | None = None) -> ARIClient:
+    """Connect to ARI (defaults: ARI_URL, ARI_USER, ARI_PASSWORD, else the lab's settings) and register the Stasis app ``app``."""
     __tracebackhide__ = True
     return ARIClient(app, url=url, user=user, password=password, subscribe_all=subscribe_all, apps=apps,
-                     timeout=timeout, reconnect=reconnect)
+                     timeout=timeout, reconnect=reconnect, transport=transport, event_source=event_source)

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .errors import ClientClosed, WaitTimeout
-from .handles import EVENT_FIELD_MODELS, FINAL_EVENTS, HANDLE_CLASSES, KIND_BY_SOURCE, Handle, _wrap_plain
+from .handles import EVENT_FIELD_MODELS, FINAL_EVENTS, HANDLE_CLASSES, KIND_BY_SOURCE, Handle, wrap_plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from .handles import Context
@@ -90,7 +90,7 @@ class Event:
         type_name = self._field_type(name)
         if type_name and (isinstance(value, dict) or isinstance(value, list)):
             return self._ctx.wrap(type_name, value)
-        return _wrap_plain(value)
+        return wrap_plain(value)
 
     def __getitem__(self, name: str) -> Any:
         return self.raw[name]
@@ -295,6 +295,23 @@ class EventHub:
             return True, self._ended[channel_id]
         return False, None
 
+    def wait_ended(self, channel_id: str, timeout: float = 1.0) -> tuple[bool, int | None]:
+        """As ended(), after waiting up to timeout s for the channel's hang-up cause to be seen."""
+        deadline = time.monotonic() + timeout
+        waiter = (frozenset(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")), ("channel", channel_id),
+                  threading.Condition(self._lock))
+        with self._lock:
+            self._waiters.append(waiter)
+            try:
+                while self._ended.get(channel_id) is None and not self._closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    waiter[2].wait(remaining)
+            finally:
+                self._waiters.remove(waiter)
+        return self.ended(channel_id)
+
     def _wanted(self, ev: Event) -> bool:
         h = self._handlers
         return (None in h and not ev.internal) or any(k in h for k in ev.keys)
@@ -424,6 +441,18 @@ class EventHub:
             self._handlers = handlers
         return sub
 
+    def subscriptions(self, key: Any = ...) -> list[Subscription]:
+        """The active handlers: all of them, or those about one object (key=("channel", id)); key=None: client-wide ones."""
+        handlers = self._handlers
+        if key is ...:
+            return [sub for subs in handlers.values() for sub in subs]
+        return list(handlers.get(key, ()))
+
+    def objects(self) -> list[tuple[str, str]]:
+        """The (kind, id) of every object with events filed (the newest 5,000), oldest first."""
+        with self._cond:
+            return list(self._by_object)
+
     def _unsubscribe(self, sub: Subscription) -> None:
         sub.active = False
         with self._handlers_lock:
@@ -442,11 +471,31 @@ class EventHub:
                 sub.active = False
             self._handlers = handlers
 
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every event filed so far has been dispatched (its handlers have run); WaitTimeout after timeout s."""
+        __tracebackhide__ = True
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("flush() called from an event handler would wait for itself: call it from elsewhere")
+        if self._closed:
+            raise ClientClosed("The client is closed: its events are no longer dispatched")
+        done = threading.Event()
+        try:
+            self._queue.put(done, timeout=timeout)
+        except queue.Full:
+            raise WaitTimeout("room in the event dispatcher's queue (handlers are too slow)", timeout) from None
+        if not done.wait(timeout):
+            if self._closed:
+                raise ClientClosed("The client was closed while waiting for its event handlers")
+            raise WaitTimeout("the event handlers to catch up", timeout)
+
     def _dispatch_loop(self) -> None:
         while True:
             ev = self._queue.get()
             if ev is None:
                 return
+            if ev.__class__ is threading.Event:      # a flush() marker: everything before it is dispatched
+                ev.set()
+                continue
             handlers = self._handlers
             subs = [] if ev.internal else list(handlers.get(None, ()))
             for key in ev.keys:

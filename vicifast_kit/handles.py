@@ -85,7 +85,7 @@ class Record:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return _wrap_plain(self.raw[name])
+            return wrap_plain(self.raw[name])
         except KeyError:
             raise AttributeError(f"{type(self).__name__} has no field {name!r}; fields: "
                                  f"{', '.join(self.raw)}") from None
@@ -103,11 +103,12 @@ class Record:
         return f"Record({self.raw!r})"
 
 
-def _wrap_plain(value: Any) -> Any:
+def wrap_plain(value: Any) -> Any:
+    """A JSON value as the kit hands it out: objects as Records (attribute access), lists of them as lists."""
     if isinstance(value, dict):
         return Record(value)
     if isinstance(value, list):
-        return [_wrap_plain(v) for v in value]
+        return [wrap_plain(v) for v in value]
     return value
 
 
@@ -176,7 +177,7 @@ class Handle:
             raise AttributeError(name)
         raw = self.__dict__.get("raw", {})
         if name in raw:
-            return _wrap_plain(raw[name])
+            return wrap_plain(raw[name])
         # A handle made by hand (vk.Channel(ari, "id")): the operations come from the client's description.
         ctx = self.__dict__.get("_ctx")
         cls = ctx.handle_class(self._public_name()) if ctx is not None else None

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import api as _api
+from . import description as _api
 from .handles import KINDS, Handle, binding_for
 
 STUB = Path(__file__).with_name("operations.pyi")

@@ -189,27 +189,24 @@ class FakeARI:
         gc.collect()
 
 
-class _NoStream:
-    """An event source that never delivers: the offline tests put events into the hub themselves."""
+class QuietEvents:
+    """An EventSource that never delivers (see vicifast_kit.contracts): offline tests put events into the hub themselves."""
 
-    connected = True
-    gave_up = False
+    def __init__(self) -> None:
+        self.state = "reconnecting"
+        self.deliver = None
+        self.on_state = None
 
-    def start(self) -> None:
-        pass
+    def start(self, deliver, on_state) -> None:
+        self.deliver, self.on_state = deliver, on_state
+        self.state = "connected"
 
     def close(self) -> None:
-        self.connected = False
+        self.state = "disconnected"
 
 
-class OfflineClient(vk.ARIClient):
-    """A real ARIClient on the stand-in server, its events put by the test (``client.context.events.put``)."""
-
-    def _event_source(self, ws_url: str, auth_header: str) -> _NoStream:
-        return _NoStream()
-
-
-def offline_client(server: FakeARI, **kw) -> OfflineClient:
-    """A client of the stand-in server (no lab, no settings read)."""
-    return OfflineClient(kw.pop("app", "offline"), url=server.url, user="vicifast",
-                         password=kw.pop("password", server.password), **kw)
+def offline_client(server: FakeARI, **kw) -> vk.ARIClient:
+    """A real ARIClient of the stand-in server, composed with a quiet event source (no lab, no settings read)."""
+    return vk.connect(kw.pop("app", "offline"), url=server.url, user="vicifast",
+                      password=kw.pop("password", server.password), event_source=kw.pop("event_source", QuietEvents()),
+                      **kw)

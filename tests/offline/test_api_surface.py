@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 import vicifast_kit as vk
-from vicifast_kit import api
+from vicifast_kit import description as api
 from vicifast_kit.client import Surface
 from vicifast_kit.handles import HANDLE_PARAMS, KINDS, binding_for, kind_of
 
@@ -40,7 +40,7 @@ def test_operations_by_resource_with_their_parameters(described):
     assert by_name["media"].multiple and by_name["media"].required and by_name["skipms"].default == 3000
     hangup = described.operations["channels"]["hangup"]
     assert [p.allowed for p in hangup.params if p.py == "reason"] == [["normal", "busy"]]
-    assert described.operations["bridges"]["add_channel"].lookup()["absorbDTMF"].py == "absorb_dtmf"
+    assert described.operations["bridges"]["add_channel"].lookup["absorbDTMF"].py == "absorb_dtmf"
     assert len(described.all_operations()) == 14
 
 

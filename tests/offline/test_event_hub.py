@@ -8,7 +8,7 @@ import time
 import pytest
 
 import vicifast_kit as vk
-from vicifast_kit.api import parse
+from vicifast_kit.description import parse
 from vicifast_kit.client import Surface
 from vicifast_kit.events import EventHub
 from vicifast_kit.handles import Context

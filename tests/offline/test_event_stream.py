@@ -9,7 +9,7 @@ import time
 import pytest
 from websockets.sync.server import serve
 
-from vicifast_kit.stream import EventStream
+from vicifast_kit.event_websocket import EventWebSocket
 
 
 class _Server:
@@ -54,8 +54,10 @@ def server():
 
 
 def _stream(server, reconnect, events, states):
-    return EventStream(f"ws://127.0.0.1:{server.port}/ari/events?app=t", "Authorization: Basic eDp5",
-                       events.append, states.append, "offline-test", backoff=(0.05, 0.1), reconnect=reconnect)
+    source = EventWebSocket(f"ws://127.0.0.1:{server.port}/ari/events?app=t", "Basic eDp5", "offline-test",
+                            backoff=(0.05, 0.1), reconnect=reconnect)
+    source.start_args = (events.append, states.append)
+    return source
 
 
 def test_without_reconnect_a_drop_ends_the_reader_cleanly(server, monkeypatch):
@@ -63,21 +65,21 @@ def test_without_reconnect_a_drop_ends_the_reader_cleanly(server, monkeypatch):
     monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_type))
     events, states = [], []
     stream = _stream(server, False, events, states)
-    stream.start()
+    stream.start(*stream.start_args)
     stream._thread.join(5)
     assert not stream._thread.is_alive() and crashes == []        # was OverflowError on Event.wait(inf)
     assert events == [{"type": "StasisStart", "n": 1}] and states == [False]
-    assert stream.gave_up and not stream.connected and server.connections == 1
+    assert stream.state == "disconnected" and not stream.connected and server.connections == 1
     stream.close()
 
 
 def test_with_reconnect_a_drop_is_followed_by_a_new_connection(server):
     events, states = [], []
     stream = _stream(server, True, events, states)
-    stream.start()
+    stream.start(*stream.start_args)
     deadline = time.monotonic() + 5
     while states[:2] != [False, True] and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert states[:2] == [False, True] and not stream.gave_up and stream.reconnects >= 1
+    assert states[:2] == [False, True] and stream.state == "connected" and stream.reconnects >= 1
     stream.close()
     assert not stream._thread.is_alive() and len(events) >= 2

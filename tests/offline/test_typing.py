@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vicifast_kit import api, typing_gen
+from vicifast_kit import description as api, typing_gen
 
 from fake_ari import DESCRIPTION, INDEX
 

@@ -164,7 +164,8 @@ class MediaStream:
         while True:
             try:
                 opcode, data = ws.recv_data()
-            except Exception:
+            except (websocket.WebSocketException, OSError, ValueError) as e:    # closed, or shut down by close()
+                log.debug("Media stream %s: the websocket ended (%s)", self.name, type(e).__name__)
                 break
             if opcode == websocket.ABNF.OPCODE_BINARY:
                 self._file(data)
@@ -350,7 +351,7 @@ class MediaStream:
                     self.frames_sent += len(item) // self._fmt.frame_bytes
                 else:
                     self._ws.send(item)
-            except Exception as e:
+            except (websocket.WebSocketException, OSError) as e:
                 log.debug("Media stream %s: send failed (%s)", self.name, type(e).__name__)
                 self._end("the media websocket closed")
                 return
@@ -361,7 +362,7 @@ class MediaStream:
         with self._send_lock:
             try:
                 self._ws.send(text)
-            except Exception as e:
+            except (websocket.WebSocketException, OSError) as e:
                 raise StreamClosed(f"Cannot send {text.split()[0]}: the media websocket is closed ({type(e).__name__})") from None
 
     def flush(self) -> None:
@@ -374,7 +375,7 @@ class MediaStream:
         try:
             if not self._ended:
                 self._ws.send("FLUSH_MEDIA")
-        except Exception:
+        except (websocket.WebSocketException, OSError):     # the stream is ending: nothing left to drop
             pass
         finally:
             self._send_lock.release()
@@ -396,8 +397,12 @@ class MediaStream:
         return finished and not self._ended
 
     # --- lifetime --------------------------------------------------------------------------
-    def _on_close(self, fn: Callable[[], None]) -> None:
-        """Run fn (tear down what was built for this stream in Asterisk) when the stream closes."""
+    def wait_started(self, timeout: float = 10.0) -> bool:
+        """Block until Asterisk's MEDIA_START arrived (the audio flows; ``media_start`` says how); False after timeout."""
+        return self._started.wait(timeout)
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run fn when the stream closes or ends (after the websocket): the wiring tears down what it built there."""
         self._teardown.append(fn)
 
     @property
@@ -430,8 +435,8 @@ class MediaStream:
             try:                            # a close frame: Asterisk hangs the media channel up normally
                 with self._send_lock:
                     self._ws.send_close()
-            except Exception:
-                pass
+            except Exception:               # best effort: the websocket may be broken already
+                log.debug("Media stream %s: no close frame sent", self.name, exc_info=True)
             if self._reader is not me and self._reader.is_alive():
                 self._reader.join(1.0)
             try:

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import threading
 import uuid
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 from ..causes import cause_text
@@ -184,19 +183,19 @@ def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_se
                 422, f"{e.message}: ch.media() joins a call that is in your app (Stasis); to hear any channel "
                 "without joining it, use ch.listen()", e.method, e.path) from None
         stream.bridge = client.handle("Bridge", bridge["id"])
-        if not stream._started.wait(timeout):
+        if not stream.wait_started(timeout):
             raise MediaUnavailable(f"No MEDIA_START from Asterisk within {timeout} s on the media websocket")
     except BaseException:
         if stream is not None:
             for fn in undo:
-                stream._on_close(fn)
+                stream.on_close(fn)
             stream.close()
         else:
             for fn in reversed(undo):
                 fn()
         raise
     for fn in undo:
-        stream._on_close(fn)
+        stream.on_close(fn)
     _follow(client, stream, channel, media, snoop_id)
     return stream
 
@@ -232,13 +231,13 @@ def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel | None",
                                      key=channel.key))
     if snoop_id:    # a listened-to channel may be outside the app: its snoop ends with it
         subs.append(events.subscribe(("ChannelHangupRequest", "StasisEnd"), call_ended, key=("channel", snoop_id)))
-    client._media_streams.add(stream)
+    cancel = client.on_close(stream.close)      # the client's close (and a kernel restart) ends the stream
 
     def forget() -> None:
         for sub in subs:
             sub.unsubscribe()
-        client._media_streams.discard(stream)
-    stream._on_close(forget)
+        cancel()
+    stream.on_close(forget)
 
 
 def open_media(client: "ARIClient", channel: "Channel", format: str = "slin16", *, buffer_seconds: float = 10.0,
@@ -257,33 +256,3 @@ def open_bridge(client: "ARIClient", bridge: "Bridge", format: str = "slin16", *
                 timeout: float = 10.0) -> MediaStream:
     """Join a bridge's conversation as one more party (see Bridge.media)."""
     return _open(client, None, format, buffer_seconds, timeout, listen=False, into=bridge)
-
-
-def remove_orphans(client: "ARIClient", min_age: float = 30.0) -> int:
-    """Destroy the kit's own bridges left empty (older than `min_age` s) by a client that died; returns how many.
-
-    A kernel that is restarted closes its clients (and so its media) at exit; one that is killed cannot:
-    its media channels hang up with their websockets, and their empty bridges are removed here, at the
-    next connect. (Asterisk keeps an application registered while it holds channels, so whether the
-    app of a leftover channel is still connected cannot be told: channels are left to their own ends.)
-    """
-    try:
-        bridges = client.request("GET", "/bridges") or []
-    except (ARIError, ConnectionError):
-        return 0
-    removed = 0
-    now = datetime.now(timezone.utc)
-    for br in bridges:
-        if not br["id"].startswith("kit-") or br.get("channels"):
-            continue
-        try:
-            age = (now - datetime.strptime(br.get("creationtime", ""), "%Y-%m-%dT%H:%M:%S.%f%z")).total_seconds()
-        except ValueError:
-            continue
-        if age >= min_age:
-            with contextlib.suppress(ARIError, ConnectionError):
-                client.request("DELETE", f"/bridges/{br['id']}")
-                removed += 1
-    if removed:
-        log.info("Removed %d empty media bridges left in the lab by a client that is gone", removed)
-    return removed

@@ -5,10 +5,11 @@
 hears the outcome on its callback) and ``CallbackReceiver`` (that outside system, for the lab).
 """
 
-from .client import PER_CALL_APP, PER_CALL_PATH, PUSH_APP, PUSH_PATH, PerCallServer, PushClient, connect
+from .client import (PER_CALL_APP, PER_CALL_PATH, PUSH_APP, PUSH_PATH, PerCallServer, PushClient, PushEvents,
+                     PushTransport, connect)
 from .listener import DEFAULT_PORT, Listener, PushError
 from .webhook import CallbackReceiver, RateLimiter, Webhook, WebhookError
 
-__all__ = ["connect", "PushClient", "PerCallServer", "Listener", "PushError", "DEFAULT_PORT",
+__all__ = ["connect", "PushClient", "PushEvents", "PushTransport", "PerCallServer", "Listener", "PushError", "DEFAULT_PORT",
            "PUSH_APP", "PUSH_PATH", "PER_CALL_APP", "PER_CALL_PATH",
            "Webhook", "WebhookError", "CallbackReceiver", "RateLimiter"]

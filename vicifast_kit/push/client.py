@@ -26,7 +26,8 @@ from websockets.sync.server import ServerConnection
 
 from .. import settings as _settings
 from ..client import ARIClient
-from ..errors import ClientClosed, LabUnreachable, RequestTimeout, WaitTimeout, error_for
+from ..contracts import Reply
+from ..errors import ClientClosed, LabUnreachable, RequestTimeout, WaitTimeout
 from . import protocol
 from .listener import DEFAULT_PORT, Listener, PushError, acquire, release
 
@@ -133,7 +134,7 @@ class _Link:
             try:
                 with self._send_lock:
                     self.connection.ping()
-            except Exception:
+            except (ConnectionClosed, RuntimeError, OSError):   # closed meanwhile: the wait below sees it
                 pass
             answered = slot[0].wait(max(0.0, timeout - 1.0))
         if not answered:
@@ -147,221 +148,257 @@ class _Link:
         """Close the socket (the reader loop then ends)."""
         try:
             self.connection.close(1000, "The program closed")
-        except Exception:
-            pass
+        except Exception:       # best effort: a socket that is already gone
+            log.debug("Closing Asterisk's websocket failed", exc_info=True)
 
 
-class _PushEvents:
-    """What ARIClient needs from an event source (start, close, connected), for pushed events."""
+class PushEvents:
+    """The EventSource of a client that Asterisk connects to: events from its outbound websocket.
 
-    def __init__(self, client: "PushClient") -> None:
-        self._client = client
-        self._backoff = (0.0, 0.0)     # set by ARIClient(reconnect=False); reconnecting is Asterisk's job here
-        self.reconnects = 0
-
-    @property
-    def connected(self) -> bool:
-        link = self._client._link
-        return bool(link is not None and link.open)
-
-    def start(self) -> None:
-        self._client._events_ready()
-
-    def close(self) -> None:
-        self._client._stop_serving()
-
-
-class PushClient(ARIClient):
-    """An ARI client whose events (and, with rest="websocket", requests) use Asterisk's outbound websocket.
-
-    Make one with ``vk.push.connect()``; it has every operation, handle, wait and handler of
-    ``vk.connect()``. ``close()`` stops the server: Asterisk then keeps retrying, and keeps the
-    app's events in a queue until a program listens again.
+    It serves the listener's route (``serve``, one websocket at a time: a new one replaces the
+    old), keeps what arrives before ``start`` and then hands every event on in order. Reconnecting
+    is Asterisk's job: while no websocket is open the state is "reconnecting"; a per-call source
+    whose websocket Asterisk closed is "ended".
     """
 
-    def __init__(self, app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH,
-                 host: str = "127.0.0.1", rest: str = "websocket", timeout: float = 10.0,
-                 connect_timeout: float = 10.0, credentials: tuple[str, str] | None = None,
-                 url: str | None = None, user: str | None = None, password: str | None = None,
-                 _link: _Link | None = None, _listener: Listener | None = None) -> None:
-        if rest not in REST_MODES:
-            raise ValueError(f"rest must be one of {', '.join(REST_MODES)}, not {rest!r}")
-        self.rest = rest
-        self.path = path
+    def __init__(self, *, link: _Link | None = None, on_app: Callable[[str], Any] | None = None) -> None:
+        self._cond = threading.Condition()
         self._link: _Link | None = None
-        self._link_cond = threading.Condition()
-        self._early: list[dict] | None = []       # events that came before the event hub existed
-        self._early_lock = threading.Lock()
-        self._owns_listener = _listener is None and _link is None
-        self._listener = _listener
-        self.connections = 0                       # how many times Asterisk connected to this client
-        self.ended = False                         # a per-call connection that Asterisk closed
-        self._per_call = _link is not None
-        self._stopped_serving = False
-        if _link is not None:
-            self._link = _link
+        self._deliver: Callable[[dict], Any] | None = None
+        self._on_state: Callable[[bool], Any] | None = None
+        self._early: list[dict] = []             # events that came before start()
+        self._on_app = on_app
+        self._closed = False
+        #: True for the websocket of one call (ARI's per-call outbound connections).
+        self.per_call = link is not None
+        #: How many times Asterisk connected.
+        self.connections = 0
+        #: A per-call websocket that Asterisk closed (its call is over).
+        self.ended = False
+        if link is not None:
+            self._link = link
             self.connections = 1
-            _link.attach(self._on_event)
-        else:
-            if self._listener is None:
-                if credentials is None:
-                    s = _settings.load()
-                    credentials = (s.ari_user, s.push_password)
-                self._listener = acquire(port, host, credentials=credentials, name=app)
-            try:
-                self._listener.route(path, self._serve)
-            except PushError:
-                if self._owns_listener:
-                    release(self._listener)
-                self._stopped_serving = True
-                raise
-            try:
-                self._wait_link(connect_timeout)
-            except BaseException:
-                self._stop_serving()
-                raise
-        try:
-            super().__init__(app, url=url, user=user, password=password, timeout=timeout)
-        except BaseException:
-            self._stop_serving()
-            raise
-
-    # --- the connection from Asterisk ------------------------------------------------------
-    def _serve(self, connection: ServerConnection) -> None:
-        """A connection from Asterisk (on its own thread): becomes the link until it closes."""
-        link = _Link(connection)
-        link.attach(self._on_event)
-        with self._link_cond:
-            old, self._link = self._link, link
-            self.connections += 1
-            self._link_cond.notify_all()
-        if old is not None:
-            old.close()
-        log.info("Asterisk connected to %s (connection %d)", self.url_pushed, self.connections)
-        if self.connections > 1:
-            self._state(True)
-        link.run()
-        with self._link_cond:
-            current = self._link is link
-        if current and not self.closed:
-            log.warning("Asterisk's websocket to %s closed; Asterisk reconnects by itself", self.url_pushed)
-            self._state(False)
+            link.attach(self._on_message)
 
     @property
-    def url_pushed(self) -> str:
-        """The ws:// address Asterisk connects to (what websocket_client.conf's uri must say)."""
-        return self._listener.url(self.path) if self._listener else "(a per-call connection)"
+    def link(self) -> _Link | None:
+        """The websocket from Asterisk in use now (None before Asterisk connected)."""
+        return self._link
 
-    def _wait_link(self, timeout: float) -> _Link:
+    @property
+    def state(self) -> str:
+        """"connected" while Asterisk's websocket is open, "ended" for a per-call one it closed, else "reconnecting"."""
+        link = self._link
+        if link is not None and link.open:
+            return "connected"
+        return "ended" if self.per_call and self.ended else "reconnecting"
+
+    def serve(self, connection: ServerConnection) -> None:
+        """A websocket from Asterisk (on the listener's thread): the link until it closes or another replaces it."""
+        link = _Link(connection)
+        link.attach(self._on_message)
+        with self._cond:
+            old, self._link = self._link, link
+            self.connections += 1
+            self._cond.notify_all()
+        if old is not None:
+            old.close()
+        log.info("Asterisk connected (connection %d)", self.connections)
+        if self.connections > 1:
+            self._tell(True)
+        link.run()
+        with self._cond:
+            current = self._link is link
+        if current and not self._closed:
+            log.warning("Asterisk's websocket closed; Asterisk reconnects by itself")
+            self._tell(False)
+
+    def end(self) -> None:
+        """Asterisk closed this per-call websocket: the call is over (state "ended")."""
+        self.ended = True
+        self._tell(False)
+
+    def wait_link(self, timeout: float, where: str) -> _Link:
+        """The open websocket from Asterisk, waiting up to timeout s for one (PushError, or ClientClosed per call)."""
         deadline = time.monotonic() + timeout
-        with self._link_cond:
+        with self._cond:
             while self._link is None or not self._link.open:
-                if self._per_call or self.ended:
+                if self.per_call:
                     self.ended = True
                     raise ClientClosed("This call's websocket has ended: Asterisk closes a per-call "
                                        "connection a few seconds after the call leaves Stasis")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PushError(
-                        f"Asterisk did not connect to {self.url_pushed} within {timeout} s. Is the lab's outbound "
+                        f"Asterisk did not connect to {where} within {timeout} s. Is the lab's outbound "
                         "connection configured? `vicifast-kit lab cli \"ari show outbound-websockets\"` lists "
                         "them (docker/asterisk/ari.conf and websocket_client.conf; `module reload res_ari.so` "
                         "applies them). Is the lab up? `vicifast-kit lab status`.")
-                self._link_cond.wait(min(remaining, 0.5))
+                self._cond.wait(min(remaining, 0.5))
             return self._link
 
-    def _on_event(self, message: dict) -> None:
-        if self._early is not None:
-            with self._early_lock:
-                if self._early is not None:
-                    self._early.append(message)
-                    return
-        if self._per_call and message.get("type") == "StasisStart" and ":" in str(message.get("application")):
-            self.app = message["application"]     # per call: "app:channel name"
-        self._events.put(message)
+    def _on_message(self, message: dict) -> None:
+        with self._cond:
+            deliver = self._deliver
+            if deliver is None:
+                self._early.append(message)
+                return
+        self._learn_app(message)
+        deliver(message)
 
-    def _events_ready(self) -> None:
-        """The event hub exists: hand it what came before, in order, then let events flow straight in."""
-        with self._early_lock:
-            early, self._early = self._early, None
-            for message in early or ():
-                if self._per_call and message.get("type") == "StasisStart":
-                    self.app = message.get("application", self.app)
-                self._events.put(message)
+    def _learn_app(self, message: dict) -> None:
+        """Per call, Asterisk names the app "app:channel name" in the call's StasisStart: tell the client."""
+        if self.per_call and message.get("type") == "StasisStart" and self._on_app is not None:
+            app = str(message.get("application", ""))
+            if ":" in app:
+                self._on_app(app)
 
-    def _state(self, up: bool) -> None:
-        if self._events is not None:
-            self._on_stream_state(up)
+    def _tell(self, up: bool) -> None:
+        on_state = self._on_state
+        if on_state is not None:
+            on_state(up)
 
-    def _event_source(self, ws_url: str, auth_header: str) -> _PushEvents:
-        """Events come from Asterisk's outbound websocket, not from /ari/events."""
-        return _PushEvents(self)
+    # --- the EventSource contract ------------------------------------------------------------
+    def start(self, deliver: Callable[[dict], Any], on_state: Callable[[bool], Any]) -> None:
+        """Hand on what came before, in order, then every event as it comes."""
+        with self._cond:
+            early, self._early = self._early, []
+            for message in early:
+                self._learn_app(message)
+                deliver(message)
+            self._deliver, self._on_state = deliver, on_state
 
-    def _stop_serving(self) -> None:
-        # A per-call socket is left for Asterisk to close after the call (closed by us while the call
-        # is in Stasis, Asterisk would connect again for it); PerCallServer.close() closes what is left.
-        if self._per_call or self._stopped_serving:
-            return
-        self._stopped_serving = True
-        if self._listener is not None:
-            self._listener.unroute(self.path)
-            if self._owns_listener:
-                release(self._listener)
-        link = self._link
-        if link is not None:
-            link.close()
+    def close(self) -> None:
+        """Stop handing events on and close Asterisk's websocket (a per-call one is left for Asterisk to close)."""
+        self._closed = True
+        # Closed by us while the call is in Stasis, Asterisk would connect again for it: PerCallServer closes those.
+        if not self.per_call and self._link is not None:
+            self._link.close()
 
-    # --- requests --------------------------------------------------------------------------
-    def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
-              binary: bool = False) -> Any:
-        if self.rest == "http" or binary:
-            # Asterisk sends no binary body over the websocket (a recording's file gets 406): HTTP for those.
-            return super()._http(method, path, params, body, binary)
-        if self._closed:
-            raise ClientClosed("This ARI client is closed: make a new one with vk.push.connect()")
-        message = protocol.rest_request(method, path, params, body)
-        started = time.time()
+
+class PushTransport:
+    """The Transport of a client that Asterisk connects to: RESTRequest/RESTResponse on Asterisk's websocket."""
+
+    def __init__(self, events: PushEvents, where: str, timeout: float = 10.0) -> None:
+        self.events = events
+        self.where = where
+        self.timeout = timeout
+
+    def exchange(self, method: str, path: str, params: dict | None = None, body: Any = None) -> dict:
+        """Send one RESTRequest and return Asterisk's RESTResponse message as it came."""
+        __tracebackhide__ = True
         try:
-            link = self._wait_link(self.timeout)
+            link = self.events.wait_link(self.timeout, self.where)
         except PushError:
-            raise LabUnreachable(self.url_pushed, text=(
-                f"Asterisk's outbound websocket to {self.url_pushed} is not connected (for {self.timeout} s): "
+            raise LabUnreachable(self.where, text=(
+                f"Asterisk's outbound websocket to {self.where} is not connected (for {self.timeout} s): "
                 "Asterisk reconnects by itself within a second unless it is down (`vicifast-kit lab status`)."
             )) from None
-        answer = link.request(message, self.timeout)
+        answer = link.request(protocol.rest_request(method, path, params, body), self.timeout)
         if answer is None:
-            if self._per_call:
-                self.ended = True
+            if self.events.per_call:
+                self.events.ended = True
                 raise ClientClosed(f"This call's websocket closed before Asterisk answered {method} {path}")
-            raise LabUnreachable(self.url_pushed, text=(
+            raise LabUnreachable(self.where, text=(
                 f"Asterisk's websocket closed before it answered {method} {path}; it reconnects by itself "
                 "within a second: try again"))
-        status, reason, result = protocol.read_response(answer)
-        for listener in self.request_listeners:
-            try:
-                listener(method, path, status, started, time.time() - started)
-            except Exception:
-                log.exception("Request listener %r failed", listener)
+        return answer
+
+    def send(self, method: str, path: str, params: dict | None = None, body: Any = None,
+             binary: bool = False) -> Reply:
+        """One request as a RESTRequest on Asterisk's websocket, its RESTResponse as a Reply."""
+        __tracebackhide__ = True
+        status, reason, result = protocol.read_response(self.exchange(method, path, params, body))
         if status >= 400:
-            raise error_for(status, protocol.error_message(result, reason), method, path)
-        return result
+            return Reply(status, None, protocol.error_message(result, reason))
+        return Reply(status, result)
+
+    def close(self) -> None:
+        """Nothing to release: the websocket belongs to the event source."""
+
+
+class PushClient(ARIClient):
+    """An ARI client whose events (and, with rest="websocket", requests) use Asterisk's outbound websocket.
+
+    Make one with ``vk.push.connect()``; it has every operation, handle, wait and handler of
+    ``vk.connect()``: it is that client built from a ``PushEvents`` source and, for
+    rest="websocket", a ``PushTransport``. ``close()`` stops the server: Asterisk then keeps
+    retrying, and keeps the app's events in a queue until a program listens again.
+    """
+
+    def __init__(self, app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH,
+                 host: str = "127.0.0.1", rest: str = "websocket", timeout: float = 10.0,
+                 connect_timeout: float = 10.0, credentials: tuple[str, str] | None = None,
+                 url: str | None = None, user: str | None = None, password: str | None = None,
+                 link: _Link | None = None, listener: Listener | None = None) -> None:
+        __tracebackhide__ = True
+        if rest not in REST_MODES:
+            raise ValueError(f"rest must be one of {', '.join(REST_MODES)}, not {rest!r}")
+        self.rest = rest
+        self.path = path
+        self._listener = listener
+        self._owns_listener = listener is None and link is None
+        self.pushed = PushEvents(link=link, on_app=self._named)
+        if link is None:
+            if self._listener is None:
+                if credentials is None:
+                    s = _settings.load()
+                    credentials = (s.ari_user, s.push_password)
+                self._listener = acquire(port, host, credentials=credentials, name=app)
+            try:
+                self._listener.route(path, self.pushed.serve)
+            except PushError:
+                self._release()
+                raise
+            try:
+                self.pushed.wait_link(connect_timeout, self.url_pushed)
+            except BaseException:
+                self._stop_serving()
+                raise
+        transport = PushTransport(self.pushed, self.url_pushed, timeout) if rest == "websocket" else None
+        try:
+            super().__init__(app, url=url, user=user, password=password, timeout=timeout, transport=transport,
+                             event_source=self.pushed)
+        except BaseException:
+            self._stop_serving()
+            raise
+        self.on_close(self._stop_serving)
+
+    def _named(self, app: str) -> None:
+        self.app = app
+
+    def _release(self) -> None:
+        if self._owns_listener and self._listener is not None:
+            release(self._listener)
+            self._owns_listener = False
+
+    def _stop_serving(self) -> None:
+        """Stop taking Asterisk's connections on this client's path (a per-call socket is left to Asterisk)."""
+        if self._listener is not None and not self.pushed.per_call:
+            self._listener.unroute(self.path)
+            self._release()
+        self.pushed.close()
 
     @property
-    def state(self) -> str:
-        """As for vk.connect() ("connected", "reconnecting", "closed"), and "ended" for a per-call client whose call is over."""
-        if self._per_call and self.ended and not self._closed:
-            return "ended"
-        return super().state
+    def url_pushed(self) -> str:
+        """The ws:// address Asterisk connects to (what websocket_client.conf's uri must say)."""
+        return self._listener.url(self.path) if self._listener else "(a per-call connection)"
+
+    @property
+    def connections(self) -> int:
+        """How many times Asterisk connected to this client."""
+        return self.pushed.connections
+
+    @property
+    def ended(self) -> bool:
+        """True for a per-call client whose websocket Asterisk closed (the call is over)."""
+        return self.pushed.ended
 
     def raw_request(self, method: str, path: str, params: dict | None = None, body: Any = None) -> dict:
         """Send one RESTRequest and return Asterisk's RESTResponse message as it came (to see the protocol)."""
-        if self._closed:
+        if self.closed:
             raise ClientClosed("This ARI client is closed: make a new one with vk.push.connect()")
-        answer = self._wait_link(self.timeout).request(protocol.rest_request(method, path, params, body),
-                                                       self.timeout)
-        if answer is None:
-            raise LabUnreachable(self.url_pushed, text="Asterisk's websocket closed before it answered: try again")
-        return answer
+        return PushTransport(self.pushed, self.url_pushed, self.timeout).exchange(method, path, params, body)
 
     def __repr__(self) -> str:
         state = "waiting for Asterisk" if self.state == "reconnecting" else self.state
@@ -424,12 +461,11 @@ class PerCallServer:
         link.run()
         client = holder.get("client")
         if client is not None:
-            client.ended = True
-            client._state(False)
+            client.pushed.end()
 
     def _start_call(self, link: _Link, holder: dict) -> None:
         try:
-            client = PushClient(self.app, path=self.path, rest=self.rest, timeout=self.timeout, _link=link)
+            client = PushClient(self.app, path=self.path, rest=self.rest, timeout=self.timeout, link=link)
         except Exception:
             self.failures += 1
             log.exception("Could not serve a per-call connection")
@@ -460,7 +496,7 @@ class PerCallServer:
 
     def _connections(self) -> list:
         with self._lock:
-            return [c._link.connection for c in self._clients if c._link is not None and c._link.open]
+            return [c.pushed.link.connection for c in self._clients if c.pushed.link is not None and c.pushed.link.open]
 
     def wait_ended(self, timeout: float = 15.0) -> None:
         """Block until Asterisk has closed every call's websocket (a few seconds after each call leaves Stasis)."""
@@ -491,8 +527,8 @@ class PerCallServer:
         for connection in self._connections():
             try:
                 connection.close(1001, "The program closed")
-            except Exception:
-                pass
+            except Exception:   # best effort: a socket that is already gone
+                log.debug("Closing a per-call websocket failed", exc_info=True)
         release(self._listener)
         for thread in threads:
             if thread is not threading.current_thread():

@@ -167,8 +167,8 @@ class Listener:
         for connection in connections:
             try:
                 connection.close(1001, "The program closed")
-            except Exception:
-                pass
+            except Exception:   # best effort: a socket that is already gone
+                log.debug("Closing a websocket failed", exc_info=True)
         me = threading.current_thread()
         for thread in [self._accept_thread, *threads]:
             if thread is not me and thread.is_alive():

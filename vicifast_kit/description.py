@@ -6,6 +6,7 @@ one-line descriptions are read from the server at connect time.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import re
@@ -77,8 +78,9 @@ class Operation:
         """The parameters that go in the path (the ids), in order."""
         return [p for p in self.params if p.where == "path"]
 
+    @functools.cached_property
     def lookup(self) -> dict[str, Param]:
-        """Every accepted keyword (snake_case, ARI's own spelling, without trailing _) to its Param."""
+        """Every accepted keyword (snake_case, ARI's own spelling, without trailing _) to its Param (computed once)."""
         names = {}
         for p in self.params:
             for alias in (p.py, p.name, p.py.rstrip("_"), snake(p.name)):

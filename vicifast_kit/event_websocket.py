@@ -1,37 +1,53 @@
-"""The event websocket: one reader thread that only reads and queues, and reconnects with backoff."""
+"""ARI's /events websocket as the client's EventSource: one reader thread that only reads and hands on.
+
+The reader reconnects with backoff when the websocket drops (or, made with ``reconnect=False``,
+ends for good). See vicifast_kit.contracts for the EventSource contract.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
-from typing import Callable
+from typing import Callable, Iterable
+from urllib.parse import urlencode
 
 import websocket
 
-from .errors import LabUnreachable, error_for
+from .errors import Error, LabUnreachable, error_for
 
 log = logging.getLogger("vicifast_kit.client")
 
 
-class EventStream:
-    """ARI's /events websocket for a set of apps; ``on_event(dict)`` gets every message, in order.
+def _nowhere(*_args: object) -> None:
+    """Where events go before start()."""
+
+
+def events_url(base_url: str, apps: Iterable[str], subscribe_all: bool = False) -> str:
+    """The ws:// address of ARI's events websocket for these apps (no credentials in it: it can be shown)."""
+    query = urlencode({"app": ",".join(apps), "subscribeAll": "true" if subscribe_all else "false"})
+    return re.sub(r"^http", "ws", base_url.rstrip("/")) + "/ari/events?" + query
+
+
+class EventWebSocket:
+    """ARI's /events websocket for a set of apps: ``deliver(dict)`` gets every message, in order.
 
     The URL carries no credentials (they go in the handshake's Authorization header), so it can
-    be logged. When the websocket drops, ``on_state(False)`` is called; the stream reconnects with
-    backoff and calls ``on_state(True)``, or, made with ``reconnect=False``, sets ``gave_up`` before
-    that call and its thread ends.
+    be logged. When the websocket drops, ``on_state(False)`` is called; the source reconnects with
+    backoff and calls ``on_state(True)``, or, made with ``reconnect=False``, its state becomes
+    "disconnected" before that call and its thread ends.
     """
 
-    def __init__(self, ws_url: str, auth_header: str, on_event: Callable[[dict], None],
-                 on_state: Callable[[bool], None], name: str, connect_timeout: float = 5.0,
+    def __init__(self, ws_url: str, authorization: str, name: str, *, connect_timeout: float = 5.0,
                  backoff: tuple[float, float] = (0.25, 5.0), idle_ping: float = 20.0,
                  reconnect: bool = True) -> None:
         self.url = ws_url
-        self._header = [auth_header]
-        self._on_event = on_event
-        self._on_state = on_state
+        self._header = [authorization if authorization.startswith("Authorization:")
+                        else "Authorization: " + authorization]
+        self._on_event: Callable[[dict], object] = _nowhere
+        self._on_state: Callable[[bool], object] = _nowhere
         self._connect_timeout = connect_timeout
         self._backoff = backoff
         self._idle_ping = idle_ping
@@ -60,8 +76,31 @@ class EventStream:
         ws.settimeout(self._idle_ping)
         return ws
 
-    def start(self) -> None:
-        """Open the websocket (errors raise here) and start the reader thread."""
+    @property
+    def state(self) -> str:
+        """"connected", "reconnecting" (it dropped and comes back) or "disconnected" (for good)."""
+        if self.connected:
+            return "connected"
+        return "disconnected" if self.gave_up else "reconnecting"
+
+    @property
+    def reader(self) -> threading.Thread:
+        """The reader thread (alive from start() until close(), or a drop that is not reconnected)."""
+        return self._thread
+
+    def drop(self) -> None:
+        """Cut the websocket as a network failure would (the TCP connection goes down): for tests and demos."""
+        with self._lock:
+            ws = self._ws
+        if ws is not None and ws.sock is not None:
+            try:
+                ws.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:     # already down
+                pass
+
+    def start(self, deliver: Callable[[dict], object], on_state: Callable[[bool], object]) -> None:
+        """Open the websocket (errors raise here) and start the reader thread, which hands each event to deliver."""
+        self._on_event, self._on_state = deliver, on_state
         self._ws = self._open()
         self.connected = True
         self._thread.start()
@@ -79,9 +118,10 @@ class EventStream:
                 try:
                     ws.ping()
                     continue
-                except Exception:
-                    msg = None
-            except Exception:
+                except (websocket.WebSocketException, OSError):
+                    msg = None      # the idle connection is dead: reconnect
+            except (websocket.WebSocketException, OSError, ValueError) as e:   # dropped, or a frame that is not UTF-8
+                log.debug("The event websocket failed: %s: %s", type(e).__name__, e)
                 msg = None
             if msg is None or msg == "" and not ws.connected:
                 if self._stop.is_set():
@@ -107,7 +147,7 @@ class EventStream:
         self.connected = False
         try:
             ws.close(timeout=0.2)
-        except Exception:
+        except Exception:       # best effort: the socket is already broken
             pass
         if self.reconnect:
             log.warning("ARI event websocket lost (%s); reconnecting with backoff", self.url)
@@ -121,7 +161,7 @@ class EventStream:
         while not self._stop.wait(delay):
             try:
                 ws = self._open()
-            except Exception as e:
+            except Error as e:
                 log.debug("Reconnect failed (%s); next try in %.2f s", type(e).__name__, delay)
                 delay = min(delay * 2, self._backoff[1])
                 continue
@@ -150,7 +190,7 @@ class EventStream:
                 pass
             try:
                 ws.close(timeout=0.2)
-            except Exception:
+            except Exception:   # best effort: closing a socket that is going away anyway
                 pass
         self.connected = False
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
