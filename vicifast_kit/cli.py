@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 from . import lab
+from .errors import Error
+from .lab.console import follow_logs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,28 +51,19 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if result.up else 1
         elif args.action == "logs":
             if args.follow:
-                return _follow_logs(args.lines)
+                return follow_logs(args.lines)
             print(lab.logs(args.lines))
         elif args.action == "cli":
             print(lab.cli(" ".join(args.words)), end="")
         elif args.action == "compose":
             lab.docker.check_compose()
             return lab.docker.compose(*args.args, timeout=None, capture=False).returncode
-    except lab.LabError as error:
+    except Error as error:             # the lab's, the settings', AMI's: one line that says what to do
         print(f"vicifast-kit: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-def _follow_logs(lines: int) -> int:
-    backend = lab.running_backend()
-    if backend == "docker":
-        command = ["tail", "-n", str(lines), "-F", "/var/log/asterisk/messages.log"]
-        return lab.docker.compose("exec", "-T", lab.docker.SERVICE, *command, timeout=None, capture=False).returncode
-    path = lab.rootfs.root_dir() / "var/log/asterisk/messages.log"
-    return subprocess.call(["tail", "-n", str(lines), "-F", str(path)])
 
 
 if __name__ == "__main__":

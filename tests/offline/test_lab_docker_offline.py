@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from vicifast_kit import cli, lab, settings
-from vicifast_kit.lab import docker
+from vicifast_kit.lab import console, docker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,8 +85,8 @@ def test_the_log_tail_gives_the_last_lines_however_long_they_are(tmp_path):
     log = tmp_path / "messages.log"
     lines = [f"line {i} " + "x" * (i % 7 * 300) for i in range(2000)]
     log.write_text("\n".join(lines) + "\n")
-    assert lab._tail(log, 50).splitlines() == lines[-50:]
-    assert lab._tail(log, 5000).splitlines() == lines
+    assert console.tail_file(log, 50).splitlines() == lines[-50:]
+    assert console.tail_file(log, 5000).splitlines() == lines
     empty = tmp_path / "empty.log"
     empty.write_text("")
-    assert lab._tail(empty, 10) == ""
+    assert console.tail_file(empty, 10) == ""

@@ -1,6 +1,9 @@
-"""The error the lab raises: what went wrong and what to do next."""
+"""The errors the lab raises: what went wrong and what to do next."""
 
 from ..errors import Error
+
+#: The last sentence of a message that finds the lab down.
+START_HINT = "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python)."
 
 
 class LabError(Error, RuntimeError):
