@@ -7,6 +7,8 @@ import secrets as _random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import SettingsError, SettingsMissing
+
 #: The folder of the lab (config, start script, Dockerfile); VICIFAST_LAB_DIR moves it.
 LAB_DIR = Path(os.environ.get("VICIFAST_LAB_DIR") or Path(__file__).resolve().parent.parent / "docker")
 
@@ -44,7 +46,13 @@ def lab_secrets() -> dict[str, str]:
     missing = [name for name in SECRET_NAMES if not known.get(name)]
     if missing:
         known.update({name: _random.token_urlsafe(18) for name in missing})
-        _write_private(path, known)
+        try:
+            _write_private(path, known)
+        except OSError as error:
+            raise SettingsError(
+                f"Cannot keep the lab's generated passwords in {path} ({error.strerror or error}): set "
+                "VICIFAST_SECRETS_FILE to a file you may write, or give them all in the environment "
+                f"({', '.join(SECRET_NAMES)})") from None
     elif path.stat().st_mode & 0o077:
         os.chmod(path, 0o600)            # someone loosened it: secrets stay readable by this user only
     return {name: os.environ.get(name) or known[name] for name in SECRET_NAMES}
@@ -62,13 +70,20 @@ def _write_private(path: Path, values: dict[str, str]) -> None:
     os.replace(partial, path)
 
 
+#: What reaches ARI without the lab's settings file.
+ARI_NAMES = ("ARI_URL", "ARI_USER", "ARI_PASSWORD")
+
+
 def lab_values() -> dict[str, str]:
     """Every lab setting: lab.env plus the generated secrets, each overridden by an environment variable."""
     env_file = LAB_DIR / "lab.env"
     if not env_file.is_file():
-        raise FileNotFoundError(
-            f"The lab's settings file {env_file} is missing: run the kit from its repository "
-            "(pip install -e .) or point VICIFAST_LAB_DIR at the kit's docker/ folder."
+        raise SettingsMissing(
+            f"The lab's settings file {env_file} is missing, so the kit does not know where your Asterisk is. "
+            "Connect with vk.connect(url=\"http://HOST:8088\", user=..., password=...), or set the environment "
+            "variables ARI_URL, ARI_USER and ARI_PASSWORD (AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET for AMI); "
+            "or, for the lab, run the kit from its repository (pip install -e .) or point VICIFAST_LAB_DIR at "
+            "the kit's docker/ folder."
         )
     values = read_env_file(env_file)
     values = {name: os.environ.get(name) or value for name, value in values.items()}
@@ -90,16 +105,52 @@ class Settings:
     push_password: str = field(repr=False, default="")
 
 
+def port(values: dict[str, str], name: str) -> int:
+    """The setting `name` (e.g. "AMI_PORT") as a port number; SettingsError if it is missing or not one."""
+    text = setting(values, name).strip()
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingsError(f"{name} must be a port number from 1 to 65535, not {text!r}: {_where(name)}")
+    return int(text)
+
+
+def setting(values: dict[str, str], name: str) -> str:
+    """The setting `name` of `values`; SettingsError saying where to set it if it is not there."""
+    if not values.get(name):
+        raise SettingsError(f"{name} is not set: {_where(name)}")
+    return values[name]
+
+
+def _where(name: str) -> str:
+    """Where a setting comes from, and so where to fix it."""
+    if os.environ.get(name):
+        return f"fix the environment variable {name} (it overrides {LAB_DIR / 'lab.env'})"
+    return f"fix it in {LAB_DIR / 'lab.env'}, or set the environment variable {name}"
+
+
 def load() -> Settings:
     """The kit's connection defaults: ARI_URL, ARI_USER, ... from the environment, else the lab's settings."""
+    if not (LAB_DIR / "lab.env").is_file() and all(os.environ.get(name) for name in ARI_NAMES):
+        return _from_environment()           # an Asterisk of your own, the kit installed without its lab
     values = lab_values()
     return Settings(
-        ari_url=(os.environ.get("ARI_URL") or f"http://127.0.0.1:{values['ARI_PORT']}").rstrip("/"),
-        ari_user=values["ARI_USER"],
-        ari_password=values["ARI_PASSWORD"],
+        ari_url=(os.environ.get("ARI_URL") or f"http://127.0.0.1:{port(values, 'ARI_PORT')}").rstrip("/"),
+        ari_user=setting(values, "ARI_USER"),
+        ari_password=setting(values, "ARI_PASSWORD"),
         ami_host=os.environ.get("AMI_HOST") or "127.0.0.1",
-        ami_port=int(values["AMI_PORT"]),
-        ami_user=values["AMI_USER"],
-        ami_secret=values["AMI_SECRET"],
-        push_password=values["PUSH_PASSWORD"],
+        ami_port=port(values, "AMI_PORT"),
+        ami_user=setting(values, "AMI_USER"),
+        ami_secret=setting(values, "AMI_SECRET"),
+        push_password=values.get("PUSH_PASSWORD", ""),
+    )
+
+
+def _from_environment() -> Settings:
+    """Settings from ARI_URL, ARI_USER, ARI_PASSWORD (and AMI_*, PUSH_PASSWORD if set) alone; no file read or written."""
+    env = os.environ
+    return Settings(
+        ari_url=env["ARI_URL"].rstrip("/"), ari_user=env["ARI_USER"], ari_password=env["ARI_PASSWORD"],
+        ami_host=env.get("AMI_HOST") or "127.0.0.1",
+        ami_port=port(env, "AMI_PORT") if env.get("AMI_PORT") else 5038,     # Asterisk's own default
+        ami_user=env.get("AMI_USER", ""), ami_secret=env.get("AMI_SECRET", ""),
+        push_password=env.get("PUSH_PASSWORD", ""),
     )
