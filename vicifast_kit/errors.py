@@ -25,14 +25,44 @@ to do next. Classes also inherit the built-in exception a Python programmer woul
 
 from __future__ import annotations
 
+import os
+import traceback
+
 #: Where a new user finds the lab's passwords (never printed by the kit).
 SETTINGS_HINT = "the lab's settings (`vicifast-kit lab status` shows where)"
+
+
+#: In IPython and Jupyter, a kit error shows the user's own lines and the kit's message, not the kit's
+#: insides; set to False (``vk.errors.SHORT_TRACEBACKS = False``) for the full traceback.
+SHORT_TRACEBACKS = True
+
+_KIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: Frames of these are the notebook's machinery, not the user's code.
+_MACHINERY = (os.sep + "IPython" + os.sep, os.sep + "ipykernel" + os.sep)
+
+
+def short_traceback(error: BaseException) -> list[str]:
+    """The traceback of error as the user's own frames only, then the error's one-line message."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if not f.filename.startswith(_KIT_DIR) and not any(m in f.filename for m in _MACHINERY)]
+    lines = ["Traceback (most recent call last):"] if frames else []
+    lines += [text.rstrip("\n") for text in traceback.format_list(frames)]
+    cls = type(error)
+    lines.append(f"{cls.__module__}.{cls.__qualname__}: {error}")
+    return lines
 
 
 class Error(Exception):
     """Root of every error the kit raises: ``except vk.Error:`` catches them all."""
 
     __module__ = "vicifast_kit"
+
+    @property
+    def _render_traceback_(self):
+        """IPython shows what this returns instead of the whole traceback (absent when SHORT_TRACEBACKS is False)."""
+        if not SHORT_TRACEBACKS:
+            raise AttributeError("_render_traceback_")
+        return lambda: short_traceback(self)
 
 
 # --- ARI's answers ---------------------------------------------------------------------------

@@ -122,7 +122,7 @@ INDEX = {"apiVersion": "0.0.1-test", "apis": [{"path": f"/api-docs/{stem}.{{form
 class FakeARI:
     """A stand-in ARI server on a random 127.0.0.1 port: serves DESCRIPTION and answers as `answers` says.
 
-    ``answers[(METHOD, path)]`` is (status, JSON body) or a callable(query, body) returning one;
+    ``answers[(METHOD, path)]`` is (status, JSON body or raw bytes) or a callable(query, body) returning one;
     ``slow[(METHOD, path)]`` is seconds to wait before answering. ``requests`` records what came.
     """
 
@@ -156,7 +156,8 @@ class FakeARI:
                 self._send(*answer)
 
             def _send(self, status, body):
-                data = b"" if status == 204 else json.dumps(body).encode()
+                # bytes go as they are (a broken body); anything else as JSON
+                data = b"" if status == 204 else body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.close_connection = True       # one request per connection: nothing lingers after a test
                 try:
                     self.send_response(status)
