@@ -129,3 +129,31 @@ def test_import_does_not_import_jupyter():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_connect_changes_nothing_in_asterisk_and_leaves_other_clients_objects_alone():
+    """Another client's empty bridge named like the kit's own (what a killed kernel leaves) survives a new connect."""
+    from vicifast_kit.transport import HTTPTransport
+
+    other = vk.connect(app=unique_app("other"))
+    bridge = other.bridges.create_with_id("kit-bridge-" + unique_app("keep"), type="mixing", name="another client's")
+    try:
+        sent = []
+        inner = HTTPTransport(other.url, other.user, PASSWORD)
+
+        class Recording:                 # the Transport contract, around the real one: what connect sends
+            where = inner.where
+
+            def send(self, method, path, params=None, body=None, binary=False):
+                sent.append((method, path))
+                return inner.send(method, path, params, body, binary)
+
+            def close(self):
+                inner.close()
+
+        with vk.connect(app=unique_app("new"), transport=Recording()) as ari:
+            assert sent and {method for method, _ in sent} == {"GET"}
+            assert bridge.id in {b.id for b in ari.bridges.list()}
+    finally:
+        bridge.destroy()
+        other.close()
