@@ -316,12 +316,3 @@ def test_bad_arguments_are_refused_clearly():
     with pytest.raises(TypeError, match="slin audio is bytes"):
         audio.rms("not audio")
 
-
-def test_every_public_name_is_on_the_package_whichever_module_holds_it():
-    from vicifast_kit.audio import codecs, measurement, player, synthesis, wav
-
-    for module in (codecs, measurement, player, synthesis, wav):
-        for name in dir(module):
-            value = getattr(module, name)
-            if not name.startswith("_") and callable(value) and getattr(value, "__module__", "") == module.__name__:
-                assert getattr(audio, name) is value and name in audio.__all__, name

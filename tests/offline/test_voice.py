@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 import xml.dom.minidom
@@ -109,11 +110,12 @@ def test_stop_talk_detect_hides_no_other_error(error):
         voice.stop_talk_detect(_Call(error))
 
 
-def test_every_public_name_is_on_the_package_whichever_module_holds_it():
-    from vicifast_kit.voice import plot, recognition, routing, speaking, turns
-
-    for module in (plot, recognition, routing, speaking, turns):
-        for name in dir(module):
-            value = getattr(module, name)
+@pytest.mark.parametrize("package, modules", [
+    ("vicifast_kit.audio", ["synthesis", "measurement", "codecs", "wav", "player"]),
+    ("vicifast_kit.voice", ["speaking", "recognition", "turns", "routing", "plot"])])
+def test_every_public_name_is_on_the_package_whichever_module_holds_it(package, modules):
+    top = importlib.import_module(package)
+    for module in (importlib.import_module(f"{package}.{name}") for name in modules):
+        for name, value in vars(module).items():
             if not name.startswith("_") and callable(value) and getattr(value, "__module__", "") == module.__name__:
-                assert getattr(voice, name) is value and name in voice.__all__, name
+                assert getattr(top, name) is value and name in top.__all__, f"{module.__name__}.{name}"
