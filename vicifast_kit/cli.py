@@ -11,6 +11,7 @@ from .lab.console import follow_logs
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line's parser: `vicifast-kit lab ACTION [options]`."""
     parser = argparse.ArgumentParser(prog="vicifast-kit", description="The VICIfast ARI Kit.")
     commands = parser.add_subparsers(dest="command", required=True)
     lab_parser = commands.add_parser("lab", help="the lab: a real Asterisk 22 with ARI and AMI")

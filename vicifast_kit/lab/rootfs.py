@@ -99,6 +99,7 @@ def check_can_run() -> None:
 
 
 def _which(tool: str) -> str | None:
+    """Where a tool is: on PATH, else in the system folders (sudo may leave /usr/sbin off PATH)."""
     return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin:/usr/bin:/bin")
 
 
