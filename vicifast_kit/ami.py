@@ -20,6 +20,7 @@ import time
 from typing import Any, Callable
 
 from . import settings as _settings
+from .wire import register_secret
 from .errors import SETTINGS_HINT, AMIActionFailed, AMIClosed, AMIError, AMILoginRefused, AMIUnreachable, WaitTimeout
 
 __all__ = ["connect", "AMIClient", "Message", "Parser", "AMIError", "AMILoginRefused", "AMIActionFailed", "AMIClosed",
@@ -128,6 +129,7 @@ class AMIClient:
     def __init__(self, host: str, port: int, user: str, secret: str, timeout: float = 10.0,
                  buffer: int = 10000) -> None:
         __tracebackhide__ = True
+        register_secret(secret)                     # never shown on the wire
         self.host, self.port, self.user, self.timeout = host, port, user, timeout
         self._ids = itertools.count(1)
         self._cond = threading.Condition()

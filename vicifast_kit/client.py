@@ -29,6 +29,7 @@ from .event_websocket import EventWebSocket, events_url
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
 from .transport import MAX_CONNECTIONS, HTTPTransport   # noqa: F401  (MAX_CONNECTIONS: where it lived before)
+from .wire import Wire, current_via, register_secret, via
 
 if TYPE_CHECKING:       # for editors: the operations of operations.pyi (made by vicifast_kit.typing_gen)
     from .operations import ARIOperations as _Operations
@@ -191,6 +192,8 @@ class ARIClient(_Operations):
         #: request as fn(method, path, status, started, seconds), started a time.time(); errors are logged.
         #: Prefer ari.on_request(fn), which returns its own remover.
         self.request_listeners: list[Callable[[str, str, int, float, float], Any]] = []
+        register_secret(password)                       # never shown on the wire
+        self._wires: list[Wire] = []
         self._http_transport: HTTPTransport = HTTPTransport(url, user, password, timeout=timeout)
         self._transport = transport if transport is not None else self._http_transport
         self._api: _api.APIDescription | None = None
@@ -207,7 +210,7 @@ class ARIClient(_Operations):
             self._source = event_source if event_source is not None else EventWebSocket(
                 events_url(url, self.apps, subscribe_all), self._http_transport.authorization(), self.app,
                 reconnect=reconnect)
-            self._source.start(self._events.put, self._on_stream_state)
+            self._source.start(self._deliver, self._on_stream_state)
         except BaseException:
             self.close()
             raise
@@ -258,7 +261,7 @@ class ARIClient(_Operations):
 
     # --- requests ------------------------------------------------------------------------
     def _http(self, method: str, path: str, params: dict | None = None, body: Any = None,
-              binary: bool = False) -> Any:
+              binary: bool = False, template: str = "") -> Any:
         """One request through the transport: listeners told, an error status raised as its vk.ARIError."""
         __tracebackhide__ = True
         if self._closed:
@@ -267,6 +270,11 @@ class ARIClient(_Operations):
         transport = self._http_transport if binary else self._transport
         started = time.time()
         reply = transport.send(method, path, params, body, binary)
+        if self._wires:
+            seconds = time.time() - started
+            for wire in list(self._wires):
+                wire.record_request(method, path, template, params, body, reply.status,
+                                    reply.data if reply.status < 400 else {"message": reply.message}, started, seconds)
         if self.request_listeners:
             seconds = time.time() - started
             for listener in list(self.request_listeners):
@@ -278,6 +286,31 @@ class ARIClient(_Operations):
             raise error_for(reply.status, reply.message, method, path,
                             auth_hint(self.user) if reply.status == 401 else "")
         return reply.data
+
+    def wire(self, limit: int = 2000) -> Wire:
+        """Record what this client sends and receives, as ARI carries it: ``with ari.wire() as w: ...``, then ``w.curl()``."""
+        wire = Wire(self, limit)
+        self._wires = self._wires + [wire]
+        self._events.on_take = self._taken
+        return wire
+
+    def _stop_wire(self, wire: Wire) -> None:
+        self._wires = [w for w in self._wires if w is not wire]
+        if not self._wires:
+            self._events.on_take = None
+
+    def _deliver(self, raw: dict) -> None:
+        """The event source's hand-off (on its reader thread): file the event, and put it on any open wire."""
+        ev = self._events.put(raw)
+        if self._wires:
+            for wire in self._wires:
+                wire.record_event(raw, ev.seq, ev.received)
+
+    def _taken(self, ev: Event) -> None:
+        helper = current_via()
+        if helper:
+            for wire in self._wires:
+                wire.note_taken(ev.seq, helper)
 
     def on_request(self, fn: Callable[[str, str, int, float, float], Any]) -> Callable[[], None]:
         """Call fn(method, path, status, started, seconds) after every request; returns the function that stops it."""
@@ -340,7 +373,7 @@ class ARIClient(_Operations):
         if op.resource == "events" and op.nickname == "eventWebsocket":
             return self._raw_websocket(query)
         try:
-            result = self._http(op.method, path, query, body, binary=op.response == "binary")
+            result = self._http(op.method, path, query, body, binary=op.response == "binary", template=op.path)
         except NotFound as error:
             ended = self._call_ended(op, values, error)
             if ended is None:
@@ -399,9 +432,10 @@ class ARIClient(_Operations):
 
     def wait_for(self, event_type: str | Iterable[str] = "*", timeout: float | None = 30.0,
                  where: Callable[[Event], bool] | None = None) -> Event:
-        """The oldest event of that type not yet returned by ari.wait_for (raises WaitTimeout after timeout s)."""
+        """Kit helper (ARI pushes events, the kit keeps them): the oldest event of that type not yet taken; WaitTimeout after timeout s."""
         __tracebackhide__ = True
-        return self._events.take(event_type, timeout=timeout, where=where, what=f"{event_type} event")
+        with via("wait_for"):
+            return self._events.take(event_type, timeout=timeout, where=where, what=f"{event_type} event")
 
     def pending_events(self, event_type: str | Iterable[str] | None = None) -> list[Event]:
         """The buffered events not yet returned by ari.wait_for, oldest first."""

@@ -237,6 +237,8 @@ class EventHub:
         self.dropped = 0        # events the dispatcher had no room for
         self.received = 0
         self.slow_handler = slow_handler
+        #: Called with each event a wait takes (the wire notes which kit helper used it); None: nobody.
+        self.on_take: Callable[[Event], Any] | None = None
         self._thread = threading.Thread(target=self._dispatch_loop, name=f"vicifast-ari-dispatch[{name}]",
                                         daemon=True)
         self._thread.start()
@@ -367,6 +369,8 @@ class EventHub:
                 while True:
                     ev = self._find(types, where, key)
                     if ev is not None:
+                        if self.on_take is not None:
+                            self.on_take(ev)
                         return ev
                     if stops and self._find(stops, None, key, remove=False) is not None:
                         return None

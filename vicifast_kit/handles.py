@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .wire import via
+
 if TYPE_CHECKING:  # pragma: no cover
     from .audio import Audio
     from .client import ARIClient
@@ -195,10 +197,11 @@ class Handle:
 
     def wait_for(self, event_type: str | Iterable[str] = "*", timeout: float | None = 30.0,
                  where: Callable[["Event"], bool] | None = None) -> "Event":
-        """The oldest event about this object of that type not yet returned by a wait on it (raises WaitTimeout)."""
+        """Kit helper (ARI pushes events, the kit keeps them per object): the oldest not yet taken of that type about this object."""
         __tracebackhide__ = True
-        return self._events().take(event_type, timeout=timeout, where=where, key=self.key,
-                                   what=f"{event_type} on {self!r}")
+        with via("wait_for"):
+            return self._events().take(event_type, timeout=timeout, where=where, key=self.key,
+                                       what=f"{event_type} on {self!r}")
 
     def events(self) -> list["Event"]:
         """The buffered events about this object not yet returned by its wait_for, oldest first."""
@@ -212,21 +215,24 @@ class Channel(Handle, ChannelOperations):
 
     def collect_digits(self, max_digits: int | None = None, terminator: str | None = "#",
                        timeout: float = 10.0, inter_digit_timeout: float = 3.0) -> str:
-        """Gather keypresses (buffered ones count) until max_digits, the terminator, a timeout or hangup."""
+        """Kit helper (ARI has no gather request): keys from this call's ChannelDtmfReceived events until max_digits, the terminator, a timeout or hang-up."""
         __tracebackhide__ = True
-        return self._events().collect_digits(self, max_digits, terminator, timeout, inter_digit_timeout)
+        with via("collect_digits"):
+            return self._events().collect_digits(self, max_digits, terminator, timeout, inter_digit_timeout)
 
     def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
               ) -> "MediaStream":
-        """Take part in this call over WebSocket media: read() what you hear, send() what you say; close() ends it."""
+        """Kit helper (POST /channels/externalMedia, a bridge, the /media websocket): take part in this call; read() hears, send() speaks."""
         from .media import open_media
-        return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+        with via("media"):
+            return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
 
     def listen(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
                ) -> "MediaStream":
-        """Hear this channel's call (both directions mixed) without joining or moving it; close() ends it."""
+        """Kit helper (POST /channels/{id}/snoop, externalMedia and a bridge of their own): hear this call without joining or moving it."""
         from .media import open_listen
-        return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+        with via("listen"):
+            return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
 
 
 class Bridge(Handle, BridgeOperations):
@@ -236,9 +242,10 @@ class Bridge(Handle, BridgeOperations):
 
     def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
               ) -> "MediaStream":
-        """Join this bridge's conversation over WebSocket media: hear everyone in it, and be heard."""
+        """Kit helper (POST /channels/externalMedia, addChannel, the /media websocket): join this bridge's conversation, hear and be heard."""
         from .media import open_bridge
-        return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+        with via("media"):
+            return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
 
 
 class Playback(Handle, PlaybackOperations):

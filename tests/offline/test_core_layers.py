@@ -23,7 +23,7 @@ PACKAGE = Path(vk.__file__).parent
 REPO = PACKAGE.parent
 #: The core: what every feature builds on. It imports no feature.
 CORE = ["__init__", "settings", "errors", "description", "handles", "events", "event_websocket", "transport",
-        "contracts", "client", "causes", "operations"]
+        "contracts", "client", "causes", "operations", "wire"]
 FEATURES = {"lab", "widgets", "media", "push", "voice", "audio", "ami", "numpy", "ipywidgets", "anywidget",
             "websockets", "pocketsphinx"}
 #: The only places the core reaches a feature: the feature's own entry point, imported when first used.

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .. import settings
 from .errors import LabError
 from ..errors import WaitTimeout
+from ..wire import via
 from ..media.stream import CALL_FORMATS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,7 +83,7 @@ def say_items(say: str | list[str] | tuple[str, ...] | None) -> str:
 def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | None = DEFAULT_SAY,
                     app: str | None = None, delay: float = 1.0, patience: float = 300.0, duration: float = 600.0,
                     caller_id: str | None = None, number: str = "5551000", talk: str | None = None) -> "Channel":
-    """Place an inbound call into Stasis app `app` whose far end acts like a person; returns the caller's side.
+    """Kit helper (lab): POST /channels to Local/NUMBER@inbound, whose far end acts like a person; returns the caller's side.
 
     The call goes through the lab's ``inbound`` dialplan (StasisStart with args
     ["inbound", number], state Ring) with its own caller id (a realistic name and 555-01xx number,
@@ -101,14 +102,15 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
         except WaitTimeout:
             raise WaitTimeout(f"the event websocket of app {app or ari.app!r} to reconnect (a call placed "
                               "now would reach no app; is the lab up? `vicifast-kit lab status`)", 10) from None
-    return ari.channels.originate(
-        endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
-        caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)),
-        # As a phone would: without formats ARI gives the Local pair slin192, which costs a resample
-        # of every frame and (measured) halves every level on the way through.
-        formats=CALL_FORMATS,
-        variables={"VICIFAST_APP": app or ari.app, "SIM_DELAY": str(delay), "SIM_DTMF": dtmf,
-                   "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
+    with via("simulate_caller"):
+        return ari.channels.originate(
+            endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
+            caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)),
+            # As a phone would: without formats ARI gives the Local pair slin192, which costs a resample
+            # of every frame and (measured) halves every level on the way through.
+            formats=CALL_FORMATS,
+            variables={"VICIFAST_APP": app or ari.app, "SIM_DELAY": str(delay), "SIM_DTMF": dtmf,
+                       "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
 
 
 _transcripts: dict[str, dict[str, str]] = {}

@@ -21,6 +21,7 @@ from typing import Callable
 from websockets.sync.server import ServerConnection, serve
 
 from ..errors import Error
+from ..wire import register_secret
 
 from .protocol import basic_auth
 
@@ -46,6 +47,8 @@ class Listener:
         self.host, self.name = host, name
         self._routes: dict[str, Callable[[ServerConnection], None]] = {}
         self._auth = basic_auth(*credentials) if credentials else None
+        if credentials:
+            register_secret(credentials[1])         # the push password is never shown on the wire
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()

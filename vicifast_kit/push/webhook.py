@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import ARIError, Error, NotFound, WaitTimeout
+from ..wire import register_secret
 from .listener import LOOPBACK
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,6 +192,8 @@ class Webhook:
         self.ari = ari
         self.token = token or secrets.token_urlsafe(24)
         self.secret = secret or secrets.token_urlsafe(24)
+        register_secret(self.token)                 # never shown on the wire or in logs made from it
+        register_secret(self.secret)
         self.limiter = RateLimiter(rate, per)
         self.callback_hosts = callback_hosts
         self.ring_timeout = ring_timeout

@@ -1,0 +1,266 @@
+"""The wire: what one client sends and receives, as ARI really carries it, and the same steps in curl.
+
+``with ari.wire() as w:`` records, while the block runs, every REST request (method, path,
+query, JSON body, status, answer, time taken) and every event that arrived (its JSON as
+received), in order. ``w.requests``, ``w.events`` and ``w.entries`` are plain dicts; ``w.curl()``
+gives the requests as curl command lines, ``w.http()`` as raw HTTP, ``w.websocket()`` the events
+websocket as one command; in Jupyter ``w`` shows as a compact table whose rows open to their JSON.
+A request or event that a kit helper made or used says which (``via="collect_digits"``): what
+the kit adds on top of ARI is never mistaken for ARI.
+
+Nothing secret is ever shown: passwords, ``api_key`` values, tokens and keys are masked, in the
+entries and in everything made from them.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import contextvars
+import html
+import json
+import logging
+import re
+import shlex
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import urlencode, urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import ARIClient
+
+log = logging.getLogger("vicifast_kit.wire")
+
+MASK = "********"
+#: Names whose values are secrets wherever they appear (query, body, channel variables).
+SECRET_NAMES = re.compile(r"pass(word)?|secret|token|api_?key|hmac|authorization|signature|credential",
+                          re.IGNORECASE)
+
+_VIA: contextvars.ContextVar[str | None] = contextvars.ContextVar("vicifast_wire_via", default=None)
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def via(helper: str) -> Iterator[None]:
+    """Mark what runs inside as made by a kit helper: its requests and the events it takes say ``via=helper``."""
+    token = _VIA.set(_VIA.get() or helper)        # the outermost helper is the one the learner called
+    try:
+        yield
+    finally:
+        _VIA.reset(token)
+
+
+def current_via() -> str | None:
+    """The kit helper running now on this thread (None for the learner's own calls)."""
+    return _VIA.get()
+
+
+def register_secret(value: str | None) -> None:
+    """Never show this value on the wire (a password, a token, a key), wherever it appears."""
+    if value and len(value) >= 4:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def mask(value: Any, secrets: frozenset[str] | set[str] = frozenset()) -> Any:
+    """A copy of a JSON value with every secret masked: values of secret-named keys, and known secret strings."""
+    known = secrets | _SECRETS
+    if isinstance(value, dict):
+        return {k: MASK if isinstance(k, str) and SECRET_NAMES.search(k) and v not in (None, "")
+                else mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in known:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    return value
+
+
+class Lines(list):
+    """Command lines (curl, HTTP): print() shows them one after another, ready to paste."""
+
+    def __str__(self) -> str:
+        return "\n".join(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+def _clock(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).strftime("%H:%M:%S.%f")[:-3]
+
+
+class Wire:
+    """A recording of one client's traffic (see the module's docstring); the newest ``limit`` entries are kept."""
+
+    def __init__(self, client: "ARIClient", limit: int = 2000) -> None:
+        self.client = client
+        self.limit = limit
+        self._entries: collections.deque = collections.deque(maxlen=limit)
+        self._by_seq: dict[int, dict] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+        #: Entries that did not fit in ``limit`` (the oldest go first).
+        self.dropped = 0
+        self.started = time.time()
+        self.stopped: float | None = None
+        self._secrets: frozenset[str] = frozenset()       # the registered secrets (register_secret) are always masked
+
+    # --- recording (the client calls these) -------------------------------------------------
+    def _add(self, entry: dict) -> None:
+        with self._lock:
+            self._count += 1
+            entry["n"] = self._count
+            if len(self._entries) == self.limit:
+                old = self._entries[0]
+                self._by_seq.pop(old.get("seq"), None)
+                self.dropped += 1
+            self._entries.append(entry)
+            if entry.get("seq") is not None:
+                self._by_seq[entry["seq"]] = entry
+        if log.isEnabledFor(logging.DEBUG):      # the same masked entry, never the raw one
+            log.debug("wire %s", json.dumps({k: v for k, v in entry.items() if k != "time"}, default=str)[:2000])
+
+    def record_request(self, method: str, path: str, template: str, params: dict | None, body: Any, status: int,
+                       answer: Any, started: float, seconds: float) -> None:
+        """File one request and its answer (secrets masked)."""
+        self._add({
+            "kind": "request", "time": started, "t": round(started - self.started, 3), "method": method,
+            "path": mask(path, self._secrets), "template": template,
+            "params": mask(dict(params or {}), self._secrets), "body": mask(body, self._secrets),
+            "status": status, "response": f"<{len(answer)} bytes>" if isinstance(answer, bytes)
+            else mask(answer, self._secrets), "ms": round(seconds * 1000, 1), "via": current_via()})
+
+    def record_event(self, raw: dict, seq: int, received: float) -> None:
+        """File one event as it arrived (secrets masked); seq is the event hub's number for it."""
+        self._add({"kind": "event", "time": received, "t": round(received - self.started, 3),
+                   "type": raw.get("type", ""), "json": mask(raw, self._secrets), "seq": seq, "via": None})
+
+    def note_taken(self, seq: int, helper: str) -> None:
+        """A kit helper used this event (e.g. collect_digits took a ChannelDtmfReceived)."""
+        with self._lock:
+            entry = self._by_seq.get(seq)
+            if entry is not None and entry["via"] is None:
+                entry["via"] = helper
+
+    # --- what it recorded -------------------------------------------------------------------------
+    @property
+    def entries(self) -> list[dict]:
+        """Requests and events in the order they happened (plain dicts, secrets masked)."""
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    @property
+    def requests(self) -> list[dict]:
+        """The REST requests: method, path, template, params, body, status, response, ms, via."""
+        return [e for e in self.entries if e["kind"] == "request"]
+
+    @property
+    def events(self) -> list[dict]:
+        """The events: type and json (as received), via when a kit helper used it."""
+        return [e for e in self.entries if e["kind"] == "event"]
+
+    # --- the same steps, by hand ------------------------------------------------------------------
+    def _url(self, entry: dict) -> str:
+        query = urlencode({k: _text(v) for k, v in entry["params"].items()}, safe=",:/@")
+        return f"{self.client.url}/ari{entry['path']}" + (f"?{query}" if query else "")
+
+    def curl(self) -> Lines:
+        """The requests as curl command lines that do the same: paste them into a shell with ARI_USER and ARI_PASSWORD set."""
+        lines = Lines()
+        for e in self.requests:
+            parts = ["curl -s", '-u "$ARI_USER:$ARI_PASSWORD"']
+            if e["method"] != "GET":
+                parts.append(f"-X {e['method']}")
+            parts.append(shlex.quote(self._url(e)))
+            if e["body"] is not None:
+                parts += ["-H 'Content-Type: application/json'", "-d " + shlex.quote(json.dumps(e["body"]))]
+            lines.append(" ".join(parts))
+        return lines
+
+    def http(self) -> Lines:
+        """The requests as the raw HTTP that travels (the Authorization header masked)."""
+        host = urlsplit(self.client.url).netloc
+        lines = Lines()
+        for e in self.requests:
+            target = self._url(e).split(host, 1)[1]
+            text = [f"{e['method']} {target} HTTP/1.1", f"Host: {host}", "Authorization: Basic " + MASK,
+                    "Accept: application/json"]
+            if e["body"] is not None:
+                data = json.dumps(e["body"])
+                text += ["Content-Type: application/json", f"Content-Length: {len(data.encode())}", "", data]
+            lines.append("\n".join(text) + "\n")
+        return lines
+
+    def websocket(self) -> str:
+        """The events websocket as one command (any websocket client will do), the password as a variable."""
+        apps = ",".join(self.client.apps)
+        url = re.sub(r"^http", "ws", self.client.url) + f"/ari/events?app={apps}&api_key=$ARI_USER:$ARI_PASSWORD"
+        return f'python -m websockets "{url}"'
+
+    # --- lifetime ---------------------------------------------------------------------------------
+    def stop(self) -> "Wire":
+        """Stop recording (what was recorded stays)."""
+        self.client._stop_wire(self)
+        if self.stopped is None:
+            self.stopped = time.time()
+        return self
+
+    def __enter__(self) -> "Wire":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- showing it ---------------------------------------------------------------------------------
+    def summary(self, entry: dict) -> tuple[str, str, str, str, str, str]:
+        """(clock, arrow, what, status, ms, via) of one entry, as the table shows it."""
+        if entry["kind"] == "request":
+            return (_clock(entry["time"]), "→", f"{entry['method']} {entry['template'] or entry['path']}",
+                    str(entry["status"]), f"{entry['ms']:.0f}", entry["via"] or "")
+        channel = entry["json"].get("channel") or {}
+        about = channel.get("name", "") if isinstance(channel, dict) else ""
+        return (_clock(entry["time"]), "←", entry["type"] + (f"  {about}" if about else ""), "", "",
+                entry["via"] or "")
+
+    def __repr__(self) -> str:
+        rows = [self.summary(e) for e in self.entries]
+        head = (f"<Wire of app {self.client.app!r}: {sum(r[1] == '→' for r in rows)} requests, "
+                f"{sum(r[1] == '←' for r in rows)} events" + (f", {self.dropped} dropped" if self.dropped else "")
+                + ">")
+        return "\n".join([head] + [f"{c}  {a} {w:<52} {s:>3} {ms:>5}{'  via ' + v if v else ''}"
+                                   for c, a, w, s, ms, v in rows])
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for e in self.entries:
+            clock, arrow, what, status, ms, helper = self.summary(e)
+            detail = e["json"] if e["kind"] == "event" else {
+                k: e[k] for k in ("method", "path", "params", "body", "status", "response") if e[k] not in (None, {})}
+            text = json.dumps(detail, indent=1)
+            if len(text) > 4000:
+                text = text[:4000] + f"\n… ({len(text) - 4000} more characters)"
+            tone = "#0b5" if arrow == "←" else ("#c33" if status.startswith(("4", "5")) else "#258")
+            rows.append(
+                f'<details style="margin:0"><summary style="font-family:monospace;white-space:pre;cursor:pointer">'
+                f'{html.escape(clock)}  <b style="color:{tone}">{arrow}</b> {html.escape(what):<52} '
+                f'{html.escape(status):>3} {html.escape(ms):>5}'
+                + (f'  <i style="color:#888">via {html.escape(helper)}</i>' if helper else "")
+                + f'</summary><pre style="max-height:16em;overflow:auto;margin:2px 0 6px 2em">{html.escape(text)}'
+                  f'</pre></details>')
+        title = html.escape(repr(self).splitlines()[0])
+        return f'<div class="vk-wire"><div style="font-family:monospace">{title}</div>{"".join(rows)}</div>'
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
