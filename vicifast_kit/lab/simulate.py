@@ -42,9 +42,6 @@ _last_caller: tuple[str, str] = ("", "")
 _id_lock = threading.Lock()
 
 
-#: The audio formats of a simulated call (wideband first, as a good phone offers).
-
-
 def random_caller_id() -> str:
     """A realistic caller id, '"First Last" <55501xx>': another name and number than the previous caller's."""
     global _last_caller
