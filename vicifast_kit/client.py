@@ -269,12 +269,14 @@ class ARIClient(_Operations):
         # Asterisk sends no binary body over its outbound websocket (a recording's file gets 406): HTTP for those.
         transport = self._http_transport if binary else self._transport
         started = time.time()
+        wires = self._wires
+        recorded = [(w, w.begin_request(method, path, template, params, body, started)) for w in wires] if wires else ()
         reply = transport.send(method, path, params, body, binary)
-        if self._wires:
+        if recorded:
             seconds = time.time() - started
-            for wire in list(self._wires):
-                wire.record_request(method, path, template, params, body, reply.status,
-                                    reply.data if reply.status < 400 else {"message": reply.message}, started, seconds)
+            answer = reply.data if reply.status < 400 else {"message": reply.message}
+            for wire, entry in recorded:
+                wire.end_request(entry, reply.status, answer, seconds)
         if self.request_listeners:
             seconds = time.time() - started
             for listener in list(self.request_listeners):

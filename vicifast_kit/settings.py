@@ -58,6 +58,18 @@ def lab_secrets() -> dict[str, str]:
     return {name: os.environ.get(name) or known[name] for name in SECRET_NAMES}
 
 
+def known_secrets() -> set[str]:
+    """The lab's passwords as far as they exist already (environment, secrets file): read, never made."""
+    found = {os.environ.get(name, "") for name in SECRET_NAMES}
+    path = secrets_file()
+    if path.is_file():
+        try:
+            found |= {value for name, value in read_env_file(path).items() if name in SECRET_NAMES}
+        except OSError:         # unreadable: nothing known from it
+            pass
+    return {value for value in found if value}
+
+
 def _write_private(path: Path, values: dict[str, str]) -> None:
     """Write NAME=value lines to path, readable and writable by this user only (like Jupyter's token)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

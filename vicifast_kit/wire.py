@@ -28,6 +28,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlencode, urlsplit
 
+from .settings import known_secrets
+
 if TYPE_CHECKING:  # pragma: no cover
     from .client import ARIClient
 
@@ -112,7 +114,8 @@ class Wire:
         self.dropped = 0
         self.started = time.time()
         self.stopped: float | None = None
-        self._secrets: frozenset[str] = frozenset()       # the registered secrets (register_secret) are always masked
+        # The lab's passwords as far as they exist (read, never made); registered ones (register_secret) too.
+        self._secrets: frozenset[str] = frozenset(s for s in known_secrets() if len(s) >= 4)
 
     # --- recording (the client calls these) -------------------------------------------------
     def _add(self, entry: dict) -> None:
@@ -126,18 +129,25 @@ class Wire:
             self._entries.append(entry)
             if entry.get("seq") is not None:
                 self._by_seq[entry["seq"]] = entry
-        if log.isEnabledFor(logging.DEBUG):      # the same masked entry, never the raw one
+        if log.isEnabledFor(logging.DEBUG):      # the same masked entry, never the raw one (a request: as it leaves)
             log.debug("wire %s", json.dumps({k: v for k, v in entry.items() if k != "time"}, default=str)[:2000])
 
-    def record_request(self, method: str, path: str, template: str, params: dict | None, body: Any, status: int,
-                       answer: Any, started: float, seconds: float) -> None:
-        """File one request and its answer (secrets masked)."""
-        self._add({
-            "kind": "request", "time": started, "t": round(started - self.started, 3), "method": method,
-            "path": mask(path, self._secrets), "template": template,
-            "params": mask(dict(params or {}), self._secrets), "body": mask(body, self._secrets),
-            "status": status, "response": f"<{len(answer)} bytes>" if isinstance(answer, bytes)
-            else mask(answer, self._secrets), "ms": round(seconds * 1000, 1), "via": current_via()})
+    def begin_request(self, method: str, path: str, template: str, params: dict | None, body: Any,
+                      started: float) -> dict:
+        """File a request as it leaves (secrets masked): it stands before the events it causes."""
+        entry = {"kind": "request", "time": started, "t": round(started - self.started, 3), "method": method,
+                 "path": mask(path, self._secrets), "template": template,
+                 "params": mask(dict(params or {}), self._secrets), "body": mask(body, self._secrets),
+                 "status": None, "response": None, "ms": None, "via": current_via()}
+        self._add(entry)
+        return entry
+
+    def end_request(self, entry: dict, status: int, answer: Any, seconds: float) -> None:
+        """Complete a request's entry with ARI's answer."""
+        with self._lock:
+            entry["response"] = f"<{len(answer)} bytes>" if isinstance(answer, bytes) else mask(answer, self._secrets)
+            entry["ms"] = round(seconds * 1000, 1)
+            entry["status"] = status
 
     def record_event(self, raw: dict, seq: int, received: float) -> None:
         """File one event as it arrived (secrets masked); seq is the event hub's number for it."""
@@ -225,7 +235,8 @@ class Wire:
         """(clock, arrow, what, status, ms, via) of one entry, as the table shows it."""
         if entry["kind"] == "request":
             return (_clock(entry["time"]), "→", f"{entry['method']} {entry['template'] or entry['path']}",
-                    str(entry["status"]), f"{entry['ms']:.0f}", entry["via"] or "")
+                    "" if entry["status"] is None else str(entry["status"]),
+                    "" if entry["ms"] is None else f"{entry['ms']:.0f}", entry["via"] or "")
         channel = entry["json"].get("channel") or {}
         about = channel.get("name", "") if isinstance(channel, dict) else ""
         return (_clock(entry["time"]), "←", entry["type"] + (f"  {about}" if about else ""), "", "",
