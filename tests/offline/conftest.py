@@ -1,16 +1,11 @@
 """The offline tier: fast tests of pure-Python parts of the kit that need no Asterisk lab.
 
 Run with the lab down or up, they never reach it: every test sees the lab's addresses pointed at
-a port where nothing listens, so a test that quietly needed the lab fails here, not in CI.
+a port where nothing listens, so a test that quietly needed the lab fails here, not in CI. (They
+carry no ``lab`` marker, so tests/conftest.py never brings the lab up for them.)
 """
 
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def lab_settings():
-    """Overrides tests/conftest.py's fixture of the same name, which starts the lab: these tests need none."""
-    return None
 
 
 @pytest.fixture(autouse=True)
