@@ -129,15 +129,15 @@ class Wire:
             self._entries.append(entry)
             if entry.get("seq") is not None:
                 self._by_seq[entry["seq"]] = entry
-        if log.isEnabledFor(logging.DEBUG):      # the same masked entry, never the raw one (a request: as it leaves)
-            log.debug("wire %s", json.dumps({k: v for k, v in entry.items() if k != "time"}, default=str)[:2000])
+        if log.isEnabledFor(logging.DEBUG):      # masked, never the raw entry (a request: as it leaves)
+            log.debug("wire %s", json.dumps(self._masked(entry), default=str)[:2000])
 
     def begin_request(self, method: str, path: str, template: str, params: dict | None, body: Any,
                       started: float) -> dict:
-        """File a request as it leaves (secrets masked): it stands before the events it causes."""
+        """File a request as it leaves: it stands before the events it causes (masked when read, not here)."""
         entry = {"kind": "request", "time": started, "t": round(started - self.started, 3), "method": method,
-                 "path": mask(path, self._secrets), "template": template,
-                 "params": mask(dict(params or {}), self._secrets), "body": mask(body, self._secrets),
+                 "path": path, "template": template, "params": dict(params or {}),
+                 "body": json.loads(json.dumps(body)) if isinstance(body, (dict, list)) else body,
                  "status": None, "response": None, "ms": None, "via": current_via()}
         self._add(entry)
         return entry
@@ -145,14 +145,14 @@ class Wire:
     def end_request(self, entry: dict, status: int, answer: Any, seconds: float) -> None:
         """Complete a request's entry with ARI's answer."""
         with self._lock:
-            entry["response"] = f"<{len(answer)} bytes>" if isinstance(answer, bytes) else mask(answer, self._secrets)
+            entry["response"] = f"<{len(answer)} bytes>" if isinstance(answer, bytes) else answer
             entry["ms"] = round(seconds * 1000, 1)
             entry["status"] = status
 
     def record_event(self, raw: dict, seq: int, received: float) -> None:
-        """File one event as it arrived (secrets masked); seq is the event hub's number for it."""
+        """File one event as it arrived (on the reader's thread: only an append; masked when read); seq is the hub's number."""
         self._add({"kind": "event", "time": received, "t": round(received - self.started, 3),
-                   "type": raw.get("type", ""), "json": mask(raw, self._secrets), "seq": seq, "via": None})
+                   "type": raw.get("type", ""), "json": raw, "seq": seq, "via": None})
 
     def note_taken(self, seq: int, helper: str) -> None:
         """A kit helper used this event (e.g. collect_digits took a ChannelDtmfReceived)."""
@@ -162,11 +162,19 @@ class Wire:
                 entry["via"] = helper
 
     # --- what it recorded -------------------------------------------------------------------------
+    def _masked(self, entry: dict) -> dict:
+        masked = {k: v for k, v in entry.items() if k != "seq"}
+        for key in ("path", "params", "body", "response", "json"):
+            if key in masked:
+                masked[key] = mask(masked[key], self._secrets)
+        return masked
+
     @property
     def entries(self) -> list[dict]:
         """Requests and events in the order they happened (plain dicts, secrets masked)."""
         with self._lock:
-            return [dict(e) for e in self._entries]
+            entries = list(self._entries)
+        return [self._masked(e) for e in entries]
 
     @property
     def requests(self) -> list[dict]:
