@@ -245,8 +245,15 @@ class Wire:
             return (_clock(entry["time"]), "→", f"{entry['method']} {entry['template'] or entry['path']}",
                     "" if entry["status"] is None else str(entry["status"]),
                     "" if entry["ms"] is None else f"{entry['ms']:.0f}", entry["via"] or "")
-        channel = entry["json"].get("channel") or {}
-        about = channel.get("name", "") if isinstance(channel, dict) else ""
+        data = entry["json"]
+        bits = []
+        for field, key in (("digit", None), ("channel", "name"), ("playback", "media_uri"), ("bridge", "name"),
+                           ("recording", "name")):
+            value = data.get(field)
+            value = value.get(key) if isinstance(value, dict) and key else value
+            if value and isinstance(value, (str, int)):
+                bits.append(str(value))
+        about = " ".join(bits)
         return (_clock(entry["time"]), "←", entry["type"] + (f"  {about}" if about else ""), "", "",
                 entry["via"] or "")
 
