@@ -81,16 +81,25 @@ class Lab:
         return bridge, pair_a, pair_b
 
 
-def wait_until(pred, timeout: float = 5.0, step: float = 0.05):
-    """Poll pred() until it is truthy (returns it) or fail the test."""
+def eventually(predicate, timeout: float = 5.0, what: str = "", step: float = 0.05):
+    """Poll predicate() until it is truthy and return its value; fail the test naming `what` after timeout s.
+
+    For conditions that no event announces (a list on the server, a count in another thread). When an
+    event says it, wait for the event (ari.wait_for, ch.wait_for); for "no more handler calls", ari.flush().
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = pred()
+        value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(step)
+            pytest.fail(f"{what or 'condition'} not met within {timeout} s")
+        time.sleep(step)        # the one polling pause of the tests: between two looks at the condition
+
+
+def wait_until(pred, timeout: float = 5.0, step: float = 0.05):
+    """eventually() without a description (the older name, kept for the tests that use it)."""
+    return eventually(pred, timeout, step=step)
 
 
 @pytest.fixture

@@ -5,17 +5,22 @@
 - ``browser``: drives JupyterLab in headless Chromium (the ``jupyterlab`` fixture of browser_helpers.py).
 - ``docker``: builds and runs a Docker lab of its own on other ports (tests/test_docker_lab.py).
 - ``notebooks``: runs the notebook series (nbval's cells from notebooks/, tests/test_notebooks.py).
-- ``restarts_lab``: stops or restarts the shared lab; these run last.
+- ``restarts_lab``: stops, restarts or reconfigures the shared lab; these run last (scripts/test runs them
+  after the others, alone).
 
 So ``pytest -m "not docker"``, ``pytest -m browser``, ``pytest -m "lab and not notebooks"`` work from the
 repository's root (the markers of the notebooks' cells are set here, so name no path or name both
 ``tests`` and ``notebooks``).
+
+In parallel (pytest-xdist, ``-n 2 --dist loadgroup``, as scripts/test runs them) a file runs whole in one
+worker, and files that use one lab-wide thing (SHARED) run one after the other in the same worker.
 """
 
 from pathlib import Path
 
 import pytest
 
+from notebook_leftovers import NotebookLeftovers
 from vicifast_kit import lab, settings
 
 TESTS = Path(__file__).resolve().parent
@@ -27,13 +32,23 @@ MARKERS = {
     "browser": "drives JupyterLab in headless Chromium",
     "docker": "builds and runs a Docker lab of its own (tests/test_docker_lab.py)",
     "notebooks": "runs the notebook series (nbval cells, tests/test_notebooks.py)",
-    "restarts_lab": "the test stops or restarts the lab (runs last)",
+    "restarts_lab": "the test stops, restarts or reconfigures the shared lab (runs last, alone)",
 }
+
+#: Files that use one lab-wide thing, so never run at the same time: one xdist group each.
+SHARED = {
+    "push-port-8790": ("tests/test_push.py", "notebooks/10_asterisk_pushes_to_you.ipynb"),   # the push server's port
+    "phone-6001": ("tests/test_lab.py", "notebooks/00_setup_and_first_contact.ipynb"),      # registers / shows 6001
+}
+#: Which files start first in parallel: the longest (a worker left alone at the end is time lost).
+FIRST = ("docker", "browser", "notebooks")
 
 
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if not config.pluginmanager.has_plugin("notebook-leftovers"):
+        config.pluginmanager.register(NotebookLeftovers(), "notebook-leftovers")
 
 
 def _markers_for(item) -> list[str]:
@@ -52,13 +67,36 @@ def _markers_for(item) -> list[str]:
     return names
 
 
+def _group(item) -> str:
+    """The xdist group of a test: its file, or the SHARED group its file is in."""
+    path = Path(str(item.path)).resolve()
+    path = path.relative_to(TESTS.parent).as_posix() if path.is_relative_to(TESTS.parent) else str(path)
+    return next((name for name, files in SHARED.items() if path in files), path)
+
+
+def _rank(item) -> int:
+    return next((i for i, name in enumerate(FIRST) if item.get_closest_marker(name)), len(FIRST))
+
+
+def _restarts(item) -> bool:
+    return item.get_closest_marker("restarts_lab") is not None
+
+
+@pytest.hookimpl(tryfirst=True)     # before xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """Each test gets its markers; tests that stop or restart the lab run last, so the others see a steady lab."""
+    """Each test gets its markers and xdist group; tests that stop or restart the lab run last, so the others see
+    a steady lab; the longest kinds come first (in parallel, they start at once)."""
     for item in items:
         for name in _markers_for(item):
             if item.get_closest_marker(name) is None:
                 item.add_marker(name)
-    items.sort(key=lambda item: item.get_closest_marker("restarts_lab") is not None)
+        if not Path(str(item.path)).resolve().is_relative_to(OFFLINE):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    groups = {}
+    for item in items:      # the order of groups, each group's tests kept together in their order
+        groups.setdefault(_group(item), []).append(item)
+    ordered = sorted(groups.values(), key=lambda group: min(_rank(item) for item in group))
+    items[:] = sorted((item for group in ordered for item in group), key=_restarts)
 
 
 @pytest.fixture(scope="session")
