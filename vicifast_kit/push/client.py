@@ -57,6 +57,8 @@ class _Link:
         #: or a per-call StasisStart), so requests wait for that.
         self.ready = threading.Event()
         self.nudges = 0            # requests that needed a ping to be seen (see request())
+        #: Its end has been reported (by its own reader, or by the connection that replaced it).
+        self.reported_down = False
 
     def run(self) -> None:
         """Read until the socket closes (on the connection's own thread)."""
@@ -200,16 +202,24 @@ class PushEvents:
         with self._cond:
             old, self._link = self._link, link
             self.connections += 1
+            # Asterisk can reconnect before the old socket's reader has seen it close: its end is told here,
+            # before the new start, so a program always sees "disconnected" then "reconnected".
+            untold = old is not None and not old.reported_down
+            if old is not None:
+                old.reported_down = True
             self._cond.notify_all()
         if old is not None:
             old.close()
+            if untold and not self._closed:
+                self._tell(False)
         log.info("Asterisk connected (connection %d)", self.connections)
         if self.connections > 1:
             self._tell(True)
         link.run()
         with self._cond:
-            current = self._link is link
-        if current and not self._closed:
+            untold = not link.reported_down and not self._closed
+            link.reported_down = True
+        if untold:
             log.warning("Asterisk's websocket closed; Asterisk reconnects by itself")
             self._tell(False)
 
@@ -374,10 +384,10 @@ class PushClient(ARIClient):
 
     def _stop_serving(self) -> None:
         """Stop taking Asterisk's connections on this client's path (a per-call socket is left to Asterisk)."""
+        self.pushed.close()         # first: the websocket's end is then ours, not a drop to warn about
         if self._listener is not None and not self.pushed.per_call:
             self._listener.unroute(self.path)
             self._release()
-        self.pushed.close()
 
     @property
     def url_pushed(self) -> str:
