@@ -100,11 +100,15 @@ def test_wrong_password_is_unauthorized():
     assert len(_kit_threads()) == before
 
 
-def test_lab_down_says_how_to_start_it():
+def test_lab_down_says_how_to_start_it(monkeypatch):
+    monkeypatch.setenv("ARI_PORT", "9")                  # the lab's address, where nothing answers
     with pytest.raises(vk.LabUnreachable) as err:
-        vk.connect(app=unique_app(), url="http://127.0.0.1:9", timeout=2)
+        vk.connect(app=unique_app(), timeout=2)
     assert "vicifast-kit lab up" in str(err.value)
     assert isinstance(err.value, ConnectionError)
+    with pytest.raises(vk.LabUnreachable) as err:       # an address of your own: no lab to start there
+        vk.connect(app=unique_app(), url="http://127.0.0.1:9", timeout=2)
+    assert "lab up" not in str(err.value) and "http.conf" in str(err.value)
 
 
 def test_close_leaves_no_thread():

@@ -24,7 +24,7 @@ from . import settings as _settings
 from .causes import cause_phrase
 from .contracts import EventSource, Transport
 from .errors import (CallEnded, ClientClosed, Disconnected, NotFound, SettingsError, WaitTimeout, auth_hint,
-                     error_for)
+                     error_for, unreachable_text)
 from .event_websocket import EventWebSocket, events_url
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
@@ -128,6 +128,14 @@ def _close_live_clients() -> None:
             log.debug("Could not close %r at exit", client, exc_info=True)
 
 
+def _sources(url: str | None, password: str | None) -> tuple[str, str]:
+    """Where the address and the password come from: "argument", "environment" or "lab" (for messages)."""
+    def source(given: object, name: str) -> str:
+        return "argument" if given is not None else "environment" if os.environ.get(name) else "lab"
+    given_password = password if password is not None else (urlsplit(url).password if url else None)
+    return source(url, "ARI_URL"), source(given_password, "ARI_PASSWORD")
+
+
 def _resolve(url: str | None, user: str | None, password: str | None) -> tuple[str, str, str]:
     """The ARI address and credentials: the arguments, else the settings (ARI_URL, ... or the lab's); a URL's own user:pass taken out."""
     __tracebackhide__ = True
@@ -179,6 +187,7 @@ class ARIClient(_Operations):
         self._events: EventHub | None = None
         self._source: EventSource | None = None
         self._transport: Transport | None = None
+        url_source, self._password_source = _sources(url, password)
         url, user, password = _resolve(url, user, password)
         self.url = url
         self.user = user
@@ -194,7 +203,8 @@ class ARIClient(_Operations):
         self.request_listeners: list[Callable[[str, str, int, float, float], Any]] = []
         register_secret(password)                       # never shown on the wire
         self._wires: list[Wire] = []
-        self._http_transport: HTTPTransport = HTTPTransport(url, user, password, timeout=timeout)
+        self._http_transport: HTTPTransport = HTTPTransport(url, user, password, timeout=timeout,
+                                                           unreachable=unreachable_text(url, url_source))
         self._transport = transport if transport is not None else self._http_transport
         self._api: _api.APIDescription | None = None
         #: The channels, bridges and recordings this client made or saw enter its app (see owns()).
@@ -207,9 +217,12 @@ class ARIClient(_Operations):
             for group, cls in self._surface.groups.items():
                 setattr(self, group, cls(self))
             self._events = self.context.events = EventHub(self.context, self.app, ownership=self._ownership)
-            self._source = event_source if event_source is not None else EventWebSocket(
-                events_url(url, self.apps, subscribe_all), self._http_transport.authorization(), self.app,
-                reconnect=reconnect)
+            if event_source is None:
+                event_source = EventWebSocket(events_url(url, self.apps, subscribe_all),
+                                              self._http_transport.authorization(), self.app, reconnect=reconnect,
+                                              unreachable=unreachable_text(url, url_source))
+                event_source.refused_hint = auth_hint(self.user, self._password_source)
+            self._source = event_source
             self._source.start(self._deliver, self._on_stream_state)
         except BaseException:
             self.close()
@@ -286,7 +299,7 @@ class ARIClient(_Operations):
                     log.exception("Request listener %r failed (the request went through)", listener)
         if reply.status >= 400:
             raise error_for(reply.status, reply.message, method, path,
-                            auth_hint(self.user) if reply.status == 401 else "")
+                            auth_hint(self.user, self._password_source) if reply.status == 401 else "")
         return reply.data
 
     def wire(self, limit: int = 2000) -> Wire:

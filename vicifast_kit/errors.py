@@ -144,12 +144,29 @@ _BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
               422: UnprocessableEntity}
 
 
-def auth_hint(user: str = "") -> str:
-    """What to do when ARI refuses the credentials (names the settings, never the password)."""
+def auth_hint(user: str = "", source: str = "lab") -> str:
+    """What to do when ARI refuses the credentials, by where the password came from (never the password itself)."""
     who = f"user {user!r} " if user else ""
+    if source == "argument":
+        return (f"ARI refused {who}with the password you passed (password=...): check the user and password "
+                "against that server's ari.conf (its CLI's `ari show users` lists the users)")
+    if source == "environment":
+        return (f"ARI refused {who}with ARI_PASSWORD from your environment: check ARI_USER and ARI_PASSWORD "
+                "against that server's ari.conf (its CLI's `ari show users` lists the users)")
     return (f"ARI refused {who}with this password: check ARI_PASSWORD (and ARI_USER) in {SETTINGS_HINT}, "
             "or the environment variables of those names, which override them; a lab started with other "
             "passwords needs `vicifast-kit lab restart`")
+
+
+def unreachable_text(url: str, source: str = "lab") -> str:
+    """What to say when nothing answers at an ARI address, by where the address came from."""
+    if source == "lab":
+        return (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
+                "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells.")
+    given = "the URL you passed" if source == "argument" else "ARI_URL from your environment"
+    return (f"Nothing answers at {url} ({given}). Is Asterisk running there, with its HTTP server on "
+            "(http.conf: enabled = yes, bindaddr and bindport) and ARI on (ari.conf: enabled = yes)? "
+            "On that machine, `asterisk -rx \"http show status\"` shows where it listens.")
 
 
 def error_for(status: int, message: str, method: str = "", path: str = "", hint: str = "") -> ARIError:
@@ -171,8 +188,7 @@ class LabUnreachable(Error, ConnectionError):
         self.detail = detail
         self.text = text
         if not text:
-            text = (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
-                    "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells.")
+            text = unreachable_text(url)
         if detail:
             text += f" [{detail}]"
         super().__init__(text)

@@ -42,8 +42,11 @@ class EventWebSocket:
 
     def __init__(self, ws_url: str, authorization: str, name: str, *, connect_timeout: float = 5.0,
                  backoff: tuple[float, float] = (0.25, 5.0), idle_ping: float = 20.0,
-                 reconnect: bool = True) -> None:
+                 reconnect: bool = True, unreachable: str = "") -> None:
         self.url = ws_url
+        self._unreachable = unreachable
+        #: What Unauthorized says when the websocket refuses the credentials (set by the client).
+        self.refused_hint = ""
         self._header = [authorization if authorization.startswith("Authorization:")
                         else "Authorization: " + authorization]
         self._on_event: Callable[[dict], object] = _nowhere
@@ -69,10 +72,11 @@ class EventWebSocket:
             ws = websocket.create_connection(self.url, header=self._header, timeout=self._connect_timeout,
                                              enable_multithread=True, skip_utf8_validation=True)
         except websocket.WebSocketBadStatusException as e:
-            raise error_for(e.status_code, "The event websocket was refused", "GET", "/events") from None
+            raise error_for(e.status_code, "The event websocket was refused", "GET", "/events",
+                            self.refused_hint if e.status_code == 401 else "") from None
         except (OSError, websocket.WebSocketException) as e:
             raise LabUnreachable(self.url.split("/ari/")[0].replace("ws", "http", 1),
-                                 f"event websocket: {type(e).__name__}") from None
+                                 f"event websocket: {type(e).__name__}", self._unreachable) from None
         ws.settimeout(self._idle_ping)
         return ws
 

@@ -27,8 +27,10 @@ class HTTPTransport:
     """Requests to ``{url}/ari`` over HTTP(S) with basic auth, on a bounded pool of kept-open connections."""
 
     def __init__(self, url: str, user: str, password: str, *, timeout: float = 10.0,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+                 max_connections: int = MAX_CONNECTIONS, unreachable: str = "") -> None:
         self.where = url.rstrip("/")
+        #: What LabUnreachable says when nothing answers (by default: start the lab).
+        self.unreachable = unreachable
         self.user = user
         self.timeout = timeout
         self._password = password
@@ -63,7 +65,7 @@ class HTTPTransport:
             if isinstance(e, requests.exceptions.SSLError):
                 raise TransportError(f"TLS failed with {self.where}: {e}. Check the certificate, or the URL's "
                                      "scheme (http:// for a server without TLS).") from None
-            raise LabUnreachable(self.where, type(e).__name__) from None
+            raise LabUnreachable(self.where, type(e).__name__, self.unreachable) from None
         except requests.RequestException as e:
             raise TransportError(f"{method} {path} to {self.where} failed on the way: "
                                  f"{type(e).__name__}: {e}") from None

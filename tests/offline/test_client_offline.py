@@ -8,7 +8,7 @@ import pytest
 
 import vicifast_kit as vk
 
-from fake_ari import FakeARI, offline_client
+from fake_ari import FakeARI, QuietEvents, offline_client
 
 
 @pytest.fixture
@@ -88,10 +88,22 @@ def test_results_come_back_as_handles_records_lists_and_bytes(ari, server):
     assert ari.handle("Channel", "a") == chans[0]
 
 
-def test_a_wrong_password_raises_unauthorized_naming_the_setting(server):
+def test_a_wrong_password_says_what_to_check_where_it_came_from(server, monkeypatch, tmp_path):
+    """The argument you gave, your environment, or the lab's settings: each message names its own."""
     with pytest.raises(vk.Unauthorized) as err:
         offline_client(server, password="wrong")
-    assert "ARI_PASSWORD" in str(err.value) and "vicifast-kit lab status" in str(err.value)
+    assert "the password you passed" in str(err.value) and "lab" not in str(err.value) and "wrong" not in str(err.value)
+    monkeypatch.setenv("ARI_PASSWORD", "wrong-from-env")
+    with pytest.raises(vk.Unauthorized) as err:
+        vk.connect("offline", url=server.url, user="vicifast", event_source=QuietEvents())
+    assert "ARI_PASSWORD from your environment" in str(err.value) and "wrong-from-env" not in str(err.value)
+    monkeypatch.delenv("ARI_PASSWORD")
+    secrets = tmp_path / "lab-secrets.env"
+    secrets.write_text("ARI_PASSWORD=wrong-in-the-lab\nAMI_SECRET=a1234\nSIP_PASSWORD=s1234\nPUSH_PASSWORD=p1234\n")
+    monkeypatch.setenv("VICIFAST_SECRETS_FILE", str(secrets))
+    with pytest.raises(vk.Unauthorized) as err:
+        vk.connect("offline", url=server.url, user="vicifast", event_source=QuietEvents())
+    assert "vicifast-kit lab status" in str(err.value) and "wrong-in-the-lab" not in str(err.value)
 
 
 def test_a_slow_answer_is_a_request_timeout_not_an_unreachable_lab(ari, server):
@@ -106,12 +118,20 @@ def test_a_slow_answer_is_a_request_timeout_not_an_unreachable_lab(ari, server):
     assert "GET /channels/slow" in str(err.value) and "not down" in str(err.value)
 
 
-def test_nothing_answering_is_lab_unreachable(server):
+def test_nothing_answering_is_lab_unreachable_with_the_next_step_for_that_address(server, monkeypatch):
     client = offline_client(server)
     server.close()
-    with pytest.raises(vk.LabUnreachable, match="vicifast-kit lab up"):
+    with pytest.raises(vk.LabUnreachable) as err:          # an address you passed: your server's settings
         client.channels.list()
+    assert "the URL you passed" in str(err.value) and "http.conf" in str(err.value)
     client.close()
+    monkeypatch.setenv("ARI_URL", server.url)
+    with pytest.raises(vk.LabUnreachable, match="ARI_URL from your environment"):
+        vk.connect("offline", user="vicifast", password="x", event_source=QuietEvents())
+    monkeypatch.delenv("ARI_URL")
+    monkeypatch.setenv("ARI_PORT", "9")                   # the lab's own address: start the lab
+    with pytest.raises(vk.LabUnreachable, match="vicifast-kit lab up"):
+        vk.connect("offline", user="vicifast", password="x", event_source=QuietEvents())
 
 
 def test_an_operation_on_a_call_that_ended_names_its_hang_up_cause(ari, server):
