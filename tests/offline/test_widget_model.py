@@ -18,7 +18,7 @@ class _Lists:
 
 
 class _Client:
-    """What LiveModel uses of a client: on(), request_listeners, apps, and the channel and bridge lists."""
+    """What LiveModel uses of a client: on(), on_request(), apps, and the channel and bridge lists."""
 
     def __init__(self):
         self.apps = ["mine"]
@@ -34,6 +34,10 @@ class _Client:
             def unsubscribe(_):
                 self._handlers.remove(fn)
         return _Sub()
+
+    def on_request(self, fn):
+        self.request_listeners.append(fn)
+        return lambda: self.request_listeners.remove(fn)
 
     def deliver(self, raw):        # as the dispatcher would: the hub's Event, to each handler
         ev = self.hub.put(raw)
@@ -106,3 +110,166 @@ def test_events_in_words():
     assert describe("ChannelHangupRequest", {"soft": True}).startswith("soft hangup")
     assert hangup_cause({"cause": 999, "cause_txt": "Odd"}) == "999 (Odd)"
     assert hangup_cause({"cause": 19}) == "19 (User alerting, no answer)"
+
+
+# --- the scheduler: one thread per client runs every widget's updates --------------------------------
+
+import logging  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from vicifast_kit.widgets.scheduler import Scheduler, scheduler_for  # noqa: E402
+
+
+def _scheduler_thread(name: str) -> threading.Thread:
+    [thread] = [t for t in threading.enumerate() if t.name == f"vicifast-widgets[{name}]"]
+    return thread
+
+
+def test_marks_are_batched_and_runs_spaced_by_the_rate():
+    scheduler = Scheduler("offline-rate")
+    runs: list[float] = []
+    job = scheduler.job(lambda: runs.append(time.monotonic()), name="counter", rate=10.0)
+    try:
+        for _ in range(200):                   # a burst: one run covers it (or two, if the first had begun)
+            job.mark()
+        job.flush()
+        assert 1 <= len(runs) <= 2 and job.cycles == len(runs)
+        for _ in range(4):                     # marked again as soon as it ran: the rate holds the pace
+            job.mark()
+            job.flush()
+        gaps = [b - a for a, b in zip(runs, runs[1:])]
+        assert len(runs) >= 5 and min(gaps[-4:]) >= job.interval, gaps
+    finally:
+        scheduler.close()
+
+
+def test_flush_returns_once_the_run_that_covers_the_marks_ended():
+    scheduler = Scheduler("offline-flush")
+    state = {"value": 0, "shown": None}
+    job = scheduler.job(lambda: state.update(shown=state["value"]), name="shows value")
+    try:
+        for value in (1, 2, 3):
+            state["value"] = value
+            job.mark()
+            job.flush()
+            assert state["shown"] == value
+        scheduler.flush()                      # nothing pending: at once
+        on_its_thread = scheduler.call_soon(lambda: state.update(error=_flush_error(job)), name="flush inside")
+        on_its_thread.flush()
+        assert on_its_thread.closed and "would wait for itself" in state["error"]
+    finally:
+        scheduler.close()
+    job.flush()                                # closed: nothing more will run, nothing to wait for
+
+
+def _flush_error(job) -> str:
+    try:
+        job.flush()
+    except RuntimeError as e:
+        return str(e)
+    return ""
+
+
+def test_every_runs_until_false_tasks_run_once_in_time_order_and_a_failure_is_logged(caplog):
+    scheduler = Scheduler("offline-every")
+    order: list[str] = []
+    count = {"n": 0}
+
+    def three_times():
+        count["n"] += 1
+        return count["n"] < 3
+
+    try:
+        ticker = scheduler.every(0.01, three_times, name="three times")
+        late = scheduler.call_later(0.05, lambda: order.append("late"), name="late")
+        soon = scheduler.call_soon(lambda: order.append("soon"), name="soon")
+        cancelled = scheduler.call_later(30, lambda: order.append("never"), name="cancelled")
+        cancelled.close()
+        with caplog.at_level(logging.ERROR, logger="vicifast_kit.widgets"):
+            broken = scheduler.call_soon(lambda: 1 / 0, name="the broken widget")
+            broken.flush()
+        late.flush()
+        soon.flush()
+        while not ticker.closed:
+            ticker.mark()
+            ticker.flush()
+        assert count["n"] == 3 and order == ["soon", "late"] and cancelled not in scheduler.jobs
+        assert "the broken widget failed" in caplog.text and "ZeroDivisionError" in caplog.text
+    finally:
+        scheduler.close()
+
+
+class _ClosingClient:
+    """What scheduler_for uses of a client: its app name and on_close()."""
+
+    def __init__(self, app):
+        self.app = app
+        self.closers = []
+
+    def on_close(self, fn):
+        self.closers.append(fn)
+        return lambda: self.closers.remove(fn) if fn in self.closers else None
+
+    def close(self):
+        while self.closers:
+            self.closers.pop()()
+
+
+def test_one_thread_per_client_only_while_there_are_jobs_and_it_closes_with_the_client():
+    client = _ClosingClient("offline-life")
+    scheduler = scheduler_for(client)
+    assert scheduler_for(client) is scheduler and not scheduler.alive
+    first = scheduler.job(lambda: None, name="a", tick=0.05)
+    thread = _scheduler_thread("offline-life")
+    assert thread.daemon
+    second = scheduler.job(lambda: None, name="b")
+    assert _scheduler_thread("offline-life") is thread          # one thread for every job
+    first.close()
+    second.close()
+    thread.join(2)
+    assert not thread.is_alive() and not scheduler.alive         # no job left: no thread
+    scheduler.job(lambda: None, name="c", tick=0.05)
+    again = _scheduler_thread("offline-life")
+    client.close()                                               # the client closes: the scheduler with it
+    again.join(2)
+    assert scheduler.closed and not again.is_alive() and client.closers == []
+    assert scheduler_for(client) is not scheduler                # a new one for a client that still lives
+
+
+# --- a widget on a real client of the stand-in server: events in, one batch out ------------------------
+
+def test_a_burst_of_200_calls_costs_the_channels_table_a_few_updates(monkeypatch):
+    import ipywidgets
+
+    from fake_ari import FakeARI, QuietEvents, offline_client
+    from vicifast_kit.widgets import ChannelsTable
+
+    sent: list[str] = []
+    original = ipywidgets.Widget._send
+    monkeypatch.setattr(ipywidgets.Widget, "_send", lambda self, msg, buffers=None: (
+        sent.append(self.model_id) if msg.get("method") == "update" else None, original(self, msg, buffers))[1])
+    server, events = FakeARI(), QuietEvents()
+    ari = offline_client(server, app="mine", event_source=events)
+    table = ChannelsTable(ari, model=LiveModel(ari, poll=None))     # events only (no lists to poll here)
+    try:
+        table.flush()
+        before = sent.count(table._html.model_id)
+        for i in range(200):
+            events.deliver({"type": "StasisStart", "application": "mine", "channel": _chan(f"c{i:03d}")})
+        table.flush()                        # every event folded in, rendered and sent
+        rows = table.snapshot()
+        assert len(rows) == 200 and all(r["in_app"] for r in rows) and "PJSIP/c199" in table._html.value
+        for i in range(200):
+            events.deliver({"type": "StasisEnd", "application": "mine", "channel": _chan(f"c{i:03d}")})
+            events.deliver({"type": "ChannelDestroyed", "channel": _chan(f"c{i:03d}"), "cause": 16})
+        table.flush()
+        assert table.snapshot() == [] and "No channels" in table._html.value
+        updates = sent.count(table._html.model_id) - before
+        assert 2 <= updates <= 6, updates     # 600 events, a handful of batches
+    finally:
+        table.close()
+        table.model.close()
+        ari.close()
+        server.close()
+    assert table.job.closed

@@ -2,9 +2,9 @@
 
 The page side is ``audiowidget.js`` (a plain ES module in this package, run by anywidget): it
 plays 20 ms frames with Web Audio, shows a level meter, and for the Phone sends the microphone
-and the keypad back. Here, one pump thread per widget reads the media stream and sends each frame
-as a binary buffer; nothing else touches the stream. ``close()`` stops the thread and removes
-what the widget built in the lab.
+and the keypad back. Here, a job on the client's widget scheduler reads the media stream every
+``AUDIO_POLL`` s and sends each frame as a binary buffer; nothing else reads the stream.
+``close()`` stops the job and removes what the widget built in the lab.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets as T
+
+from ..errors import StreamClosed
+from .scheduler import AUDIO_POLL, Job, scheduler_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -51,8 +54,10 @@ class AudioWidget(anywidget.AnyWidget):
     def __init__(self, ari: "ARIClient", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ari = ari
+        #: The client's widget scheduler: it sends the audio and runs this widget's tasks.
+        self.scheduler = scheduler_for(ari)
         self.stream: "MediaStream | None" = None
-        self._pump: threading.Thread | None = None
+        self._audio: Job | None = None
         self._closing = threading.Event()
         self._lock = threading.RLock()
         #: What the page reported last (frames played, underruns, level, peak frequency, latency).
@@ -65,34 +70,49 @@ class AudioWidget(anywidget.AnyWidget):
 
     # --- kernel -> page ------------------------------------------------------------------------
     def _attach(self, stream: "MediaStream", status: str) -> None:
-        """Start sending `stream` to the page (on a pump thread of this widget)."""
+        """Start sending `stream` to the page (a job on the scheduler reads it)."""
         with self._lock:
             self.stream = stream
             self.rate = stream.rate
             self.state = "live"
             self.status = status
             self.error = ""
-            self._pump = threading.Thread(target=self._pump_audio, args=(stream,), daemon=True,
-                                          name=f"vicifast-{self.kind}-pump[{stream.name}]")
-            self._pump.start()
+            self._audio = self.scheduler.every(AUDIO_POLL, lambda: self._send_audio(stream),
+                                               name=f"the {self.kind} widget's audio [{stream.name}]")
 
-    def _pump_audio(self, stream: "MediaStream") -> None:
+    def _send_audio(self, stream: "MediaStream") -> bool:
+        """Send the frames that arrived since the last run (the scheduler's thread); False once the stream
+        ended (said in the widget), which ends the job."""
+        if self._closing.is_set():
+            return False
+        ended = stream.closed           # read first: what came before the end is sent below
         try:
-            for frame in stream.frames():
-                if self._closing.is_set():
-                    break
+            for frame in stream.frames(timeout=0):
                 self.send({"t": "a", "at": time.time() * 1000}, buffers=[frame])
                 self.frames_out += 1
-        except Exception as e:      # the page must say why the sound stopped
-            log.exception("The %s widget's audio pump failed", self.kind)
+        except StreamClosed:            # closed by close() or hangup() meanwhile
+            return False
+        except Exception as e:          # the page must say why the sound stopped
+            log.exception("The %s widget could not send its audio", self.kind)
             self.error = f"The audio stopped: {type(e).__name__}: {e}"[:200]
-        if not self._closing.is_set():
+            ended = True
+        if ended and not self._closing.is_set() and stream is self.stream:
             self._ended(stream.reason or "the audio ended")
+        return not ended
 
     def _ended(self, reason: str) -> None:
         """The call or the stream ended: say so (subclasses add their own clean-up)."""
         self.state = "ended"
         self.status = f"Ended: {reason}."
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Return once the audio received so far has been sent to the page and the tasks due now have run
+        (WaitTimeout after timeout s)."""
+        __tracebackhide__ = True
+        job = self._audio
+        if job is not None:
+            job.mark()                  # one more read of the stream, now
+        self.scheduler.flush(timeout)
 
     # --- page -> kernel ------------------------------------------------------------------------
     def _on_page_message(self, _widget: Any, content: dict, buffers: list) -> None:
@@ -112,17 +132,17 @@ class AudioWidget(anywidget.AnyWidget):
 
     # --- lifetime ------------------------------------------------------------------------------
     def _stop_stream(self) -> None:
-        stream, pump = self.stream, self._pump
+        """Stop sending (waits for a send in progress) and close the stream (it removes what it built)."""
+        job, stream = self._audio, self.stream
+        if job is not None:
+            job.close()
         if stream is not None:
             stream.close()
-        if pump is not None and pump is not threading.current_thread():
-            pump.join(5)
 
     def close(self) -> None:
-        """Stop the audio and remove what this widget built in the lab (its channels, bridge, thread)."""
+        """Stop the audio and remove what this widget built in the lab (its channels, bridge, job)."""
         self._closing.set()
-        with self._lock:
-            self._stop_stream()
+        self._stop_stream()
         if self.state in ("live", "ringing"):
             self.state = "ended"
             self.status = "Closed."

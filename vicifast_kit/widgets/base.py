@@ -1,18 +1,23 @@
-"""What every live widget shares: a model, a pump, subscriptions, close(), readable errors."""
+"""What every live widget shares: a model, a job on the client's scheduler, subscriptions, flush(), close(),
+readable errors."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import ipywidgets as W
 
-from ..errors import ARIError, ClientClosed, Conflict, LabUnreachable, NotFound
+from ..errors import ARIError, ClientClosed, Conflict, Error, LabUnreachable, NotFound
 from .model import LiveModel
-from .pump import Pump
+from .scheduler import Job, scheduler_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
+
+log = logging.getLogger("vicifast_kit.widgets")
 
 
 def readable_error(e: BaseException, what: str = "That") -> str:
@@ -28,6 +33,13 @@ def readable_error(e: BaseException, what: str = "That") -> str:
     if isinstance(e, ARIError):
         return f"{what} failed: {getattr(e, 'message', '') or e}"[:200]
     return f"{what} failed: {type(e).__name__}: {e}"[:200]
+
+
+def failure(e: BaseException, what: str = "That") -> str:
+    """readable_error(e, what) for the widget; an error that is not the kit's (a bug) is also logged in full."""
+    if not isinstance(e, Error):
+        log.error("%s failed", what, exc_info=e)
+    return readable_error(e, what)
 
 
 def show_html(html: W.HTML, value: str) -> bool:
@@ -50,7 +62,7 @@ def set_options(dropdown: W.Dropdown, options: list, fallback: Any) -> bool:
 
 
 class LiveWidget(W.VBox):
-    """Base of the kit's widgets: shows a LiveModel (shared or its own) through a Pump."""
+    """Base of the kit's widgets: shows a LiveModel (shared or its own) through a job on the client's scheduler."""
 
     #: At most this many widget updates a second.
     rate = 10.0
@@ -67,9 +79,11 @@ class LiveWidget(W.VBox):
         self._apply_lock = threading.Lock()
         self.updates = 0                     # batches that changed what the widget shows
         self._closed = False
-        self.pump = Pump(self._pump_apply, name=name or type(self).__name__, rate=self.rate, tick=tick)
+        #: This widget's job on the client's scheduler (``job.cycles``: how many times it was applied).
+        self.job: Job = scheduler_for(ari).job(self._apply, name=f"the {name or type(self).__name__} widget",
+                                                rate=self.rate, tick=tick)
         if self.model is not None:
-            self.model.listen(self.pump.mark)
+            self.model.listen(self.mark)
         self.add_class("vk-widget")
 
     # --- subclasses ---------------------------------------------------------------------------
@@ -86,11 +100,23 @@ class LiveWidget(W.VBox):
         """Subscribe fn to the client's events for as long as the widget lives."""
         self._subs.append(self.ari.on(event_type, fn))
 
-    def refresh(self) -> None:
-        """Apply the model now, on the calling thread (the pump does it on its own otherwise)."""
-        self._pump_apply()
+    def mark(self) -> None:
+        """Something the widget shows changed: the scheduler renders it soon (cheap; any thread)."""
+        self.job.mark()
 
-    def _pump_apply(self) -> None:
+    def refresh(self) -> None:
+        """Apply the model now, on the calling thread (the scheduler does it on its own otherwise)."""
+        self._apply()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Return once every event received so far is shown: folded in, rendered and sent to the page
+        (WaitTimeout after timeout s)."""
+        __tracebackhide__ = True
+        deadline = time.monotonic() + timeout
+        self.ari.flush(timeout)              # the handlers (the model among them) have seen every event so far
+        self.job.flush(max(0.0, deadline - time.monotonic()))
+
+    def _apply(self) -> None:
         if self._closed:
             return
         if self.model is not None and self.model.poll_due():        # one poll at a time across widgets (the model sees to it)
@@ -100,7 +126,7 @@ class LiveWidget(W.VBox):
                 self.updates += 1
 
     def close(self) -> None:
-        """Unsubscribe, stop the pump, close the child widgets (and the model if it is the widget's own)."""
+        """Unsubscribe, stop its job, close the child widgets (and the model if it is the widget's own)."""
         if self._closed:
             return
         self._closed = True
@@ -108,8 +134,8 @@ class LiveWidget(W.VBox):
             sub.unsubscribe()
         self._subs.clear()
         if self.model is not None:
-            self.model.unlisten(self.pump.mark)
-        self.pump.close()
+            self.model.unlisten(self.mark)
+        self.job.close()
         if self._own_model:
             self.model.close()
         for child in _descendants(self):

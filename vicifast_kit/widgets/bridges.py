@@ -25,7 +25,7 @@ class BridgesView(LiveWidget):
         self._html.add_class("vk-card")
         super().__init__(ari, model=model, name="bridges", tick=1.0, children=[self._html])
         self.add_class("vk-bridges")
-        self.pump.mark()
+        self.mark()
 
     def snapshot(self) -> list[dict]:
         """The live bridges (list of dicts: id, type, technology, name, age, channels: [{id, name, state}])."""

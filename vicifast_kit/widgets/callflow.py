@@ -52,8 +52,7 @@ class CallFlow(LiveWidget):
         super().__init__(ari, model=None, name="callflow", children=[self._html])
         self.add_class("vk-callflow")
         self.on("*", self._on_event)
-        self._listener = self._on_request
-        ari.request_listeners.append(self._listener)
+        self._stop_requests = ari.on_request(self._on_request)
         self.follow(channel)
 
     # --- what to draw --------------------------------------------------------------------------------
@@ -72,7 +71,7 @@ class CallFlow(LiveWidget):
         if cid:
             for ev in self.ari.handle("Channel", cid).events():
                 self._on_event(ev)
-        self.pump.mark()
+        self.mark()
 
     def _add_lane(self, ident: str, kind: str, label: str) -> bool:
         if ident in self._lanes:
@@ -118,7 +117,7 @@ class CallFlow(LiveWidget):
                 detail = "args " + ", ".join(map(str, raw["args"]))
             self._add({"t": ev.received, "kind": "event", "label": ev.type,
                        "detail": detail, "from": source, "to": "app", "seq": ev.seq})
-        self.pump.mark()
+        self.mark()
 
     def _on_request(self, method: str, path: str, status: int, started: float, seconds: float) -> None:
         with self._lock:
@@ -127,7 +126,7 @@ class CallFlow(LiveWidget):
             if not self._request_step(method, path, status, started, seconds):
                 self._unmatched = self._unmatched[-30:] + [(method, path, status, started, seconds)]
                 return
-        self.pump.mark()
+        self.mark()
 
     def _request_step(self, method: str, path: str, status: int, started: float, seconds: float) -> bool:
         parts = path.strip("/").split("/")
@@ -254,9 +253,8 @@ class CallFlow(LiveWidget):
         return data
 
     def close(self) -> None:
-        """Stop drawing: unsubscribe from events and requests, stop the pump."""
-        if self._listener in self.ari.request_listeners:
-            self.ari.request_listeners.remove(self._listener)
+        """Stop drawing: unsubscribe from events and requests, stop its job."""
+        self._stop_requests()
         super().close()
 
 

@@ -31,12 +31,12 @@ class ChannelsTable(LiveWidget):
         self._html.add_class("vk-card")
         super().__init__(ari, model=model, name="channels", tick=1.0, children=[self._html])
         self.add_class("vk-channels")
-        self.pump.mark()
+        self.mark()
 
     def select(self, channel_id: str | None) -> None:
         """Highlight one channel's row (None: no highlight)."""
         self.selected = channel_id
-        self.pump.mark()
+        self.mark()
 
     def rows(self) -> list[dict]:
         """The rows as shown, newest first: one dict per channel, with the column values as text."""

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import ipywidgets as W
 import traitlets
 
-from .base import LiveWidget, readable_error, set_options
+from ..errors import Error
+from .base import LiveWidget, failure, readable_error, set_options
 from .model import LiveModel
 from .style import CSS, badge, esc, mid, short
 
@@ -141,9 +142,9 @@ class CallControl(LiveWidget):
             return self._say("No channel to act on: place a call or pick one.", error=True)
         try:
             fn(self.ari.handle("Channel", cid))
-        except Exception as e:                     # a readable line, never a traceback
-            return self._say(readable_error(e, what), error=True)
-        self.pump.mark()
+        except Exception as e:                     # a readable line, never a traceback (a bug is logged too)
+            return self._say(failure(e, what), error=True)
+        self.mark()
         return self._say(done, **note)
 
     def _say(self, text: str, error: bool = False, *, about: Any = None, gone_ok: bool | None = None,
@@ -232,7 +233,7 @@ class CallControl(LiveWidget):
         if sounds is None:
             try:
                 sounds = sorted(s.id for s in self.ari.sounds.list())
-            except Exception as e:
+            except Error as e:                     # the lab down or the client closed: say so, offer none
                 sounds = []
                 self._say(readable_error(e, "Listing the sounds"), error=True, about=ANY)
         self.sound.options = list(sounds)

@@ -50,7 +50,7 @@ class Dashboard(LiveWidget):
         self.add_class("vk-dashboard")
         self.control.observe(self._on_target, "channel_id")
         self._on_target({"new": self.control.channel_id})
-        self.pump.mark()
+        self.mark()
 
     def _on_target(self, change: dict) -> None:
         cid = change["new"] or None

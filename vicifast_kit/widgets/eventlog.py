@@ -46,6 +46,7 @@ class EventLog(LiveWidget):
         self._rows: collections.deque = collections.deque(maxlen=size)
         self._lock = threading.Lock()
         self._frozen: list[dict] | None = None
+        self._paused_at = 0                       # events received when Pause was pressed
         self.show = show
         self.received = 0
         self.type_filter = W.Dropdown(options=[("All types", ALL)], value=ALL,
@@ -62,11 +63,11 @@ class EventLog(LiveWidget):
                                    self._html])
         self.add_class("vk-eventlog")
         for w in (self.type_filter, self.channel_filter):
-            w.observe(lambda _c: self.pump.mark(), "value")
+            w.observe(lambda _c: self.mark(), "value")
         self.pause.observe(self._on_pause, "value")
         self.clear_button.on_click(lambda _b: self.clear())
         self.on("*" if types is None else ([types] if isinstance(types, str) else list(types)), self._on_event)
-        self.pump.mark()
+        self.mark()
 
     def _on_event(self, ev: "Event") -> None:
         raw = ev.raw
@@ -76,14 +77,15 @@ class EventLog(LiveWidget):
         with self._lock:
             self._rows.append(row)
             self.received += 1
-        self.pump.mark()
+        self.mark()
 
     def _on_pause(self, change: dict) -> None:
         with self._lock:
             self._frozen = list(self._rows) if change["new"] else None
+            self._paused_at = self.received
         self.pause.description = "Resume" if change["new"] else "Pause"
         self.pause.icon = "play" if change["new"] else "pause"
-        self.pump.mark()
+        self.mark()
 
     def clear(self) -> None:
         """Forget the events shown so far."""
@@ -91,7 +93,7 @@ class EventLog(LiveWidget):
             self._rows.clear()
             if self._frozen is not None:
                 self._frozen = []
-        self.pump.mark()
+        self.mark()
 
     def snapshot(self) -> list[dict]:
         """The events shown (after the filters; frozen while paused), oldest first: seq, time, type, subject, detail."""
@@ -103,7 +105,7 @@ class EventLog(LiveWidget):
     def render(self) -> bool:
         with self._lock:
             everything = list(self._rows)
-            new_while_paused = len(everything) - len(self._frozen) if self._frozen is not None else 0
+            new_while_paused = self.received - self._paused_at if self._frozen is not None else 0
         types = sorted({r["type"] for r in everything} | ({self.type_filter.value} - {ALL}))
         subjects: dict[str, str] = {}
         for r in everything:
@@ -121,7 +123,7 @@ class EventLog(LiveWidget):
             for r in shown)
         status = f"{len(rows)} shown of {self.received} received"
         if self.pause.value:
-            status += f" · paused ({max(0, new_while_paused)} new)"
+            status += f" · paused ({new_while_paused} new)"
         # Fixed columns (widths in the stylesheet) that fit a dashboard's side column: the event type and
         # the detail (the hang-up cause is there) wrap, the subject elides in the middle, and below 480 px
         # the time drops its milliseconds (they stay in its tooltip).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import Error
 from .audiowidget import AudioWidget
 from .base import readable_error
 
@@ -22,7 +23,7 @@ class Listen(AudioWidget):
         self.title = f"Listening to {name}"
         try:
             stream = ch.listen(format=format)
-        except Exception as e:
+        except Error as e:              # gone, the lab down, no media: one line in the widget
             self.state = "ended"
             self.error = readable_error(e, "Listening")
             return

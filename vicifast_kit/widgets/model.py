@@ -1,9 +1,9 @@
 """The plain-data model the widgets show: channels and bridges folded from ARI events (no widgets here).
 
 Events arrive on the client's dispatcher thread and are folded here under a lock; widgets read
-copies (``channels()``, ``bridges()``) from their pump thread. Channels and bridges that the app
+copies (``channels()``, ``bridges()``) from the scheduler's thread. Channels and bridges that the app
 gets no events about (the dialplan side of a call, bridges made by others) come from a periodic
-``poll()`` of the server's lists, which the pumps call when it is due. What no event reports is
+``poll()`` of the server's lists, which the widgets call when it is due. What no event reports is
 taken from the client's own requests (from a widget or from code): hold and unhold (ARI sends
 ChannelHold only when the far end holds), mute, music on hold, a hang-up asked for. A channel that
 goes leaves its last row behind for a while (``ended()``: its name and hang-up cause, in words).
@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..causes import CAUSES, cause_text
+from ..errors import Error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -101,8 +102,7 @@ class LiveModel:
         self.version = 0
         self.poll_error = ""
         self._sub = ari.on("*", self._on_event)
-        self._req = self._on_request
-        ari.request_listeners.append(self._req)
+        self._stop_requests = ari.on_request(self._on_request)
         if poll is not None:
             self.poll()
 
@@ -290,7 +290,7 @@ class LiveModel:
             row[field] = value
         return True
 
-    # --- polling (pump threads) -----------------------------------------------------------
+    # --- polling (the scheduler's thread) -----------------------------------------------------------
     def poll_due(self) -> bool:
         """True when the last poll of the server's lists is older than the poll interval."""
         return self.poll_interval is not None and time.time() - self._last_poll >= self.poll_interval
@@ -306,7 +306,7 @@ class LiveModel:
                 chans = [c.raw for c in self.ari.channels.list()]
                 brs = [b.raw for b in self.ari.bridges.list()]
                 self.poll_error = ""
-            except Exception as e:         # the lab is down or the client closed: keep what we have
+            except Error as e:             # the lab is down or the client closed: keep what we have
                 self.poll_error = f"{type(e).__name__}: {e}"[:200]
                 return
             with self._lock:
@@ -333,6 +333,5 @@ class LiveModel:
     def close(self) -> None:
         """Stop following the client's events and requests."""
         self._sub.unsubscribe()
-        if self._req in self.ari.request_listeners:
-            self.ari.request_listeners.remove(self._req)
+        self._stop_requests()
         self._listeners.clear()

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import traitlets as T
 
 from ..causes import cause_text
-from ..errors import ARIError, WaitTimeout
+from ..errors import ARIError, Error, StreamClosed
 from ..media.stream import CALL_FORMATS
 from .audiowidget import AudioWidget
-from .base import readable_error
+from .base import failure, readable_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
+    from ..events import Event
     from ..handles import Bridge, Channel
+    from .scheduler import Job
 
 #: What the lab's numbers do (shown as the number field's help).
 NUMBERS = "any number: into an ARI app · 8000-8999: a conference · 9000: echo · 9001: music on hold · 9002: echo, no intro"
@@ -46,8 +47,10 @@ class Phone(AudioWidget):
         self.join = ari.handle("Bridge", join) if isinstance(join, str) else join
         #: The phone's own channel in the lab (the Local channel's ;1 half, or the media channel when joined).
         self.channel: "Channel | None" = None
-        self._calling: threading.Thread | None = None
-        ari._closers.append(self.close)     # the client's close (and a kernel restart) hangs the phone up
+        self._tasks: list["Job"] = []          # dialling, and giving up on it (on the scheduler)
+        self._dialling: Any = None             # the subscription to the phone channel's answer or end
+        # The client's close (and a kernel restart) hangs the phone up.
+        self._cancel_on_close = ari.on_close(self.close)
         self.title = f"Phone: joins bridge {self.join.id}" if self.join else "Phone"
         self.status = "Press Call to join the bridge." if self.join else f"Press Call. Numbers: {NUMBERS}."
 
@@ -63,39 +66,74 @@ class Phone(AudioWidget):
             self.error = self.page_error = ""
             self.state = "ringing"
             self.status = f"Joining bridge {self.join.id}..." if self.join else f"Calling {self.number}..."
-            self._calling = threading.Thread(target=self._place, daemon=True,
-                                             name=f"vicifast-phone-call[{self.number}]")
-            self._calling.start()
+            self._tasks = [self.scheduler.call_soon(self._place, name=f"the phone's call to {self.number}")]
 
     def _place(self) -> None:
+        """Join the bridge, or originate the call (the scheduler's thread); its answer comes as an event."""
         try:
             if self.join is not None:
                 stream = self.join.media()
                 self.channel = stream.media_channel
-                self._attach(stream, f"Live: in bridge {self.join.id}. Talk, and press keys.")
+                self._live(stream, f"Live: in bridge {self.join.id}. Talk, and press keys.")
                 return
             ident = f"kit-phone-{uuid.uuid4().hex[:12]}"
             self.ari.context.events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
             self.channel = self.ari.handle("Channel", ident)
+            self._dialling = self.channel.on(("StasisStart", "ChannelDestroyed"), self._on_dialled)
             self.ari.channels.originate(endpoint=f"Local/{self.number}@inbound/n", app=self.ari.app,
                                         channel_id=ident, caller_id=self.caller_id, formats=CALL_FORMATS,
                                         timeout=max(1, int(self.patience)),
                                         variables={"VICIFAST_APP": self.app,
                                                    "TIMEOUT(absolute)": str(int(self.max_duration))})
-            ev = self.ari.context.events.take(("StasisStart", "ChannelDestroyed"), timeout=self.patience + 5,
-                                       key=self.channel.key, what=f"{self.number} to answer")
-            if self._closing.is_set() or self.state != "ringing":
-                return
-            if ev.type == "ChannelDestroyed":
-                self._ended(f"{self.number} did not answer (hang-up cause {cause_text(ev.raw.get('cause'))})")
-                return
-            stream = self.channel.media()
-            self._attach(stream, f"Live: talking to {self.number}. Talk, and press keys.")
-        except (ARIError, WaitTimeout, Exception) as e:   # one line in the widget, never a traceback
-            if not self._closing.is_set():
-                self.state = "ended"
-                self.error = readable_error(e, "The call")
+            self._tasks.append(self.scheduler.call_later(self.patience + 5, self._no_answer,
+                                                         name=f"the phone's wait for {self.number}"))
+            if self.state != "ringing":       # hung up (or closed) while the request was on its way
                 self._hangup_channel()
+        except Exception as e:
+            self._failed(e)
+
+    def _on_dialled(self, ev: "Event") -> None:
+        """The phone's channel was answered (StasisStart) or ended (dispatcher thread): on to the scheduler."""
+        self._stop_dialling()
+        self._tasks.append(self.scheduler.call_soon(lambda: self._answered(ev), name=f"the phone's call to {self.number}"))
+
+    def _answered(self, ev: "Event") -> None:
+        if self._closing.is_set() or self.state != "ringing":
+            return
+        if ev.type == "ChannelDestroyed":
+            self._ended(f"{self.number} did not answer (hang-up cause {cause_text(ev.raw.get('cause'))})")
+            return
+        try:
+            self._live(self.channel.media(), f"Live: talking to {self.number}. Talk, and press keys.")
+        except Exception as e:
+            self._failed(e)
+
+    def _no_answer(self) -> None:
+        """No answer and no end reported in time: give up."""
+        if self.state == "ringing" and not self._closing.is_set():
+            self._stop_dialling()
+            self._ended(f"{self.number} did not answer within {self.patience + 5:g} s")
+
+    def _live(self, stream: Any, status: str) -> None:
+        """The call's audio is here: send it to the page, unless the phone was hung up meanwhile."""
+        with self._lock:
+            if self._closing.is_set() or self.state != "ringing":
+                stream.close()
+                return
+            self._attach(stream, status)
+
+    def _failed(self, e: BaseException) -> None:
+        """One line in the widget, never a traceback (a bug in the kit is logged in full too)."""
+        message = failure(e, "The call")
+        if not self._closing.is_set():
+            self.state = "ended"
+            self.error = message
+            self._hangup_channel()
+
+    def _stop_dialling(self) -> None:
+        sub, self._dialling = self._dialling, None
+        if sub is not None:
+            sub.unsubscribe()
 
     def press(self, digits: str) -> None:
         """Send DTMF digits into the call, as the keypad does."""
@@ -117,12 +155,13 @@ class Phone(AudioWidget):
                 return
             self.state = "ended"
             self.status = "Hung up."
-            self._stop_stream()
-            self._hangup_channel()
+        self._stop_dialling()
+        self._stop_stream()
+        self._hangup_channel()
 
     def _hangup_channel(self) -> None:
         if self.channel is not None and self.join is None:
-            with contextlib.suppress(ARIError, ConnectionError, RuntimeError):
+            with contextlib.suppress(Error):     # best effort: gone already, the lab down, or the client closed
                 self.ari.channels.hangup(self.channel.id)
 
     def _ended(self, reason: str) -> None:
@@ -134,8 +173,10 @@ class Phone(AudioWidget):
         if kind == "mic":
             stream = self.stream
             if stream is not None and buffers and self.state == "live" and not stream.closed:
-                with contextlib.suppress(Exception):
+                try:
                     stream.send_live(bytes(buffers[0]))     # a microphone: keep the delay short
+                except StreamClosed:                        # the call ended since the check above
+                    pass
         elif kind == "call":
             self.call(content.get("number") or None)
         elif kind == "hangup":
@@ -148,8 +189,8 @@ class Phone(AudioWidget):
         self._closing.set()
         if self.state in ("ringing", "live"):
             self.hangup()
-        if self._calling is not None and self._calling is not threading.current_thread():
-            self._calling.join(5)
-        with contextlib.suppress(ValueError):
-            self.ari._closers.remove(self.close)
+        self._stop_dialling()
+        for task in list(self._tasks):
+            task.close()
+        self._cancel_on_close()
         super().close()
