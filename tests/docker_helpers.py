@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from client_helpers import eventually
 from vicifast_kit import settings
 from vicifast_kit.lab import docker, rootfs
 
@@ -69,15 +73,15 @@ def exclusive(folder: Path, timeout: float = 900):
     """Hold the Docker tests' lock: two test runs never share the private engine or the test project at once."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "tests.lock", "w") as lock:
-        deadline = time.monotonic() + timeout
-        while True:
+        def locked() -> bool:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"another run of the Docker tests held {folder / 'tests.lock'} for {timeout:.0f} s")
-                time.sleep(1)
+                return False
+
+        eventually(locked, timeout=timeout, step=1.0,
+                   what=f"the Docker tests' lock {folder / 'tests.lock'} (another run of them holds it)")
         yield
 
 
@@ -164,12 +168,15 @@ class PrivateEngine:
         with open(self.folder / "dockerd.log", "w") as out:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        while not self.answers():
-            if self.process.poll() is not None or time.monotonic() - started > timeout:
-                self.stop()
-                tail = (self.folder / "dockerd.log").read_text(errors="replace").splitlines()[-15:]
-                raise RuntimeError("the private dockerd did not start:\n" + "\n".join(tail))
-            time.sleep(0.2)
+        try:
+            eventually(lambda: self.process.poll() is not None or self.answers(), timeout=timeout, step=0.2,
+                       what="the private dockerd answering")
+        except pytest.fail.Exception:
+            pass
+        if not self.answers():
+            self.stop()
+            tail = (self.folder / "dockerd.log").read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError("the private dockerd did not start:\n" + "\n".join(tail))
         return time.monotonic() - started
 
     def _end_stale(self) -> None:
@@ -186,17 +193,20 @@ class PrivateEngine:
     def _end(self, pid: int, timeout: float = 30) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
-                os.kill(pid, sig)
+                process = os.pidfd_open(pid)        # readable once the process has exited
             except ProcessLookupError:
                 return
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if self.process is not None and self.process.pid == pid:
-                    if self.process.poll() is not None:
-                        return
-                elif not Path(f"/proc/{pid}").exists():
-                    return
-                time.sleep(0.1)
+            try:
+                os.kill(pid, sig)
+                ended = select.select([process], [], [], timeout)[0]
+            except ProcessLookupError:
+                ended = True
+            finally:
+                os.close(process)
+            if self.process is not None and self.process.pid == pid:
+                self.process.poll()                 # reap our own child
+            if ended:
+                return
 
     def prune(self) -> None:
         """Drop images and build cache no tag uses (vfs keeps every layer whole: a rebuild's leftovers are GBs)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import vicifast_kit as vk
-from vicifast_kit.widgets.bridgemap import channel_label
 
 from client_helpers import ari, lab, wait_until  # noqa: F401  (fixtures)
 
@@ -66,11 +65,3 @@ def test_unnamed_bridges_and_default_lists_every_bridge(lab):
     assert len(ours) == 1 and len(ours[0]["members"]) == 1
     # The short id is written so that the notebooks' sanitiser masks it.
     assert re.search(r"\bbridge [0-9a-f]{8}\b", everything.svg)
-
-
-def test_channel_labels_without_caller_names():
-    assert channel_label({"name": "Local/5556001@inbound-0000083a;2", "caller": {"name": ""}}) == "Local 5556001"
-    assert channel_label({"name": "PJSIP/6001-00000012", "caller": {}}) == "PJSIP 6001"
-    assert channel_label({"name": "Snoop/1764212-00000001", "caller": {"name": ""}}) == "listening tap (snoop)"
-    assert channel_label({"name": "WebSocket/media-1", "caller": {"name": ""}}) == "media stream (your program)"
-    assert channel_label({"name": "PJSIP/6001-00000012", "caller": {"name": "Ada"}}) == "Ada"

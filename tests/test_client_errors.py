@@ -10,14 +10,6 @@ from vicifast_kit import settings
 from client_helpers import ari, lab, unique_app  # noqa: F401  (fixtures)
 
 
-def test_error_hierarchy():
-    for cls in (vk.BadRequest, vk.Unauthorized, vk.Forbidden, vk.NotFound, vk.Conflict,
-                vk.UnprocessableEntity, vk.ServerError):
-        assert issubclass(cls, vk.ARIError)
-    assert issubclass(vk.WaitTimeout, TimeoutError)
-    assert issubclass(vk.LabUnreachable, ConnectionError)
-
-
 def test_bad_request_400(ari):
     with pytest.raises(vk.BadRequest) as err:
         ari.request("POST", "/channels")

@@ -26,6 +26,7 @@ from vicifast_kit import lab, settings
 from vicifast_kit.lab import docker, probes
 
 import docker_helpers as dh
+from client_helpers import eventually
 
 PROJECT = "vicifast-lab-test"
 PORTS: dict[str, str] = {}          # the Docker lab's ports in these tests (free_ports())
@@ -164,15 +165,17 @@ def test_jupyterlab_serves_the_notebooks_behind_its_token(docker_lab):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     url = f"http://127.0.0.1:{PORTS['JUPYTER_PORT']}"
     token = env["JUPYTER_TOKEN"]
-    deadline = time.monotonic() + 60
-    while True:
+
+    def answers() -> bool:
         try:
-            if requests.get(f"{url}/api/status", params={"token": token}, timeout=5).status_code == 200:
-                break
+            return requests.get(f"{url}/api/status", params={"token": token}, timeout=5).status_code == 200
         except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, docker.compose("logs", "jupyter").stdout[-3000:]
-        time.sleep(0.5)
+            return False
+
+    try:
+        eventually(answers, timeout=60, what="JupyterLab in its container answering")
+    except pytest.fail.Exception:
+        pytest.fail("JupyterLab did not answer within 60 s:\n" + docker.compose("logs", "jupyter").stdout[-3000:])
     timed("jupyter start (compose up until JupyterLab answers)", started)
 
     listing = requests.get(f"{url}/api/contents", params={"token": token}, timeout=10)

@@ -5,12 +5,13 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import requests
 
 from vicifast_kit import lab
+
+from client_helpers import eventually
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,12 +29,12 @@ def test_scripts_start_brings_the_lab_up_and_serves_jupyterlab(tmp_path):
         process = subprocess.Popen([str(REPO / "scripts/start")], cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, "JUPYTER_PORT": str(port)}, start_new_session=True)
     try:
-        url = None
-        deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline and process.poll() is None:
+        def printed_url():
             found = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)", log.read_text())
-            url = found and found.group(0)
-            time.sleep(0.5)
+            return found or process.poll() is not None
+
+        found = eventually(printed_url, timeout=120, what="scripts/start printing JupyterLab's URL")
+        url = found is not True and found.group(0)
         assert url, log.read_text()[-3000:]
         token = url.rpartition("=")[2]
         assert lab.status().up

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from vicifast_kit.widgets import BridgeMap, bridge_map
+from vicifast_kit.widgets.bridgemap import channel_label
 
 
 class StubARI:
@@ -71,3 +72,11 @@ def test_default_is_every_bridge_sorted_by_name_and_an_empty_lab_draws(lab):
     with pytest.raises(TypeError, match="a bridge or channel"):
         bridge_map(lab, [42])
     assert isinstance(empty, BridgeMap)
+
+
+def test_channel_labels_without_caller_names():
+    assert channel_label({"name": "Local/5556001@inbound-0000083a;2", "caller": {"name": ""}}) == "Local 5556001"
+    assert channel_label({"name": "PJSIP/6001-00000012", "caller": {}}) == "PJSIP 6001"
+    assert channel_label({"name": "Snoop/1764212-00000001", "caller": {"name": ""}}) == "listening tap (snoop)"
+    assert channel_label({"name": "WebSocket/media-1", "caller": {"name": ""}}) == "media stream (your program)"
+    assert channel_label({"name": "PJSIP/6001-00000012", "caller": {"name": "Ada"}}) == "Ada"
