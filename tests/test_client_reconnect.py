@@ -78,8 +78,8 @@ def test_a_client_that_does_not_reconnect_says_it_is_disconnected(monkeypatch):
         assert ari.state == "disconnected" and not ari.connected and "disconnected" in repr(ari)
         started = time.monotonic()
         with pytest.raises(vk.Disconnected, match="reconnect=False") as err:
-            ari.wait_for("StasisStart", timeout=30)                          # at once, not after 30 s
-        assert time.monotonic() - started < 1 and isinstance(err.value, (vk.Error, ConnectionError))
+            ari.wait_for("StasisStart", timeout=120)                         # at once, not after its timeout
+        assert time.monotonic() - started < 60 and isinstance(err.value, (vk.Error, ConnectionError))
         with pytest.raises(vk.Disconnected):
             ari.wait_connected(timeout=30)
         assert ari.asterisk.ping().ping == "pong"                            # requests still work
@@ -92,8 +92,8 @@ def test_a_wait_in_progress_learns_of_the_drop():
         threading.Timer(0.3, _drop, (ari,)).start()
         started = time.monotonic()
         with pytest.raises(vk.Disconnected):
-            ari.wait_for("StasisStart", timeout=20)
-        assert time.monotonic() - started < 5
+            ari.wait_for("StasisStart", timeout=120)
+        assert time.monotonic() - started < 60                               # the drop ended it, not the timeout
 
 
 def test_a_reconnecting_client_comes_back_after_a_drop():
