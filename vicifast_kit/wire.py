@@ -25,7 +25,7 @@ import shlex
 import threading
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 from .settings import known_secrets
@@ -114,6 +114,7 @@ class Wire:
         self.dropped = 0
         self.started = time.time()
         self.stopped: float | None = None
+        self._watchers: list = []
         # The lab's passwords as far as they exist (read, never made); registered ones (register_secret) too.
         self._secrets: frozenset[str] = frozenset(s for s in known_secrets() if len(s) >= 4)
 
@@ -129,6 +130,8 @@ class Wire:
             self._entries.append(entry)
             if entry.get("seq") is not None:
                 self._by_seq[entry["seq"]] = entry
+        for watcher in self._watchers:           # cheap and on the caller's thread (the reader's, for events)
+            watcher()
         if log.isEnabledFor(logging.DEBUG):      # masked, never the raw entry (a request: as it leaves)
             log.debug("wire %s", json.dumps(self._masked(entry), default=str)[:2000])
 
@@ -154,6 +157,14 @@ class Wire:
         self._add({"kind": "event", "time": received, "t": round(received - self.started, 3),
                    "type": raw.get("type", ""), "json": raw, "seq": seq, "via": None})
 
+    def watch(self, fn: Callable[[], Any]) -> Callable[[], None]:
+        """Call fn() (no arguments; it must be cheap: it runs on the reader's thread) after each new entry; returns the remover."""
+        self._watchers = self._watchers + [fn]
+
+        def remove() -> None:
+            self._watchers = [w for w in self._watchers if w is not fn]
+        return remove
+
     def note_taken(self, seq: int, helper: str) -> None:
         """A kit helper used this event (e.g. collect_digits took a ChannelDtmfReceived)."""
         with self._lock:
@@ -168,6 +179,11 @@ class Wire:
             if key in masked:
                 masked[key] = mask(masked[key], self._secrets)
         return masked
+
+    @property
+    def count(self) -> int:
+        """How many entries were recorded so far (the dropped ones included): it grows with every request and event."""
+        return self._count
 
     @property
     def entries(self) -> list[dict]:

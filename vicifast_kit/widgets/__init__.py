@@ -19,6 +19,8 @@ from .listen import Listen
 from .phone import Phone
 from .model import LiveModel
 from .scheduler import Scheduler, scheduler_for
+from .wireview import Wire
 
 __all__ = ["ChannelsTable", "BridgesView", "CallControl", "EventLog", "CallFlow", "Dashboard", "dashboard",
-           "LiveModel", "Scheduler", "scheduler_for", "Listen", "Phone", "BridgeMap", "bridge_map"]
+           "LiveModel", "Scheduler", "scheduler_for", "Listen", "Phone", "BridgeMap", "bridge_map",
+           "Wire"]
