@@ -81,6 +81,23 @@ def dismiss_news(page) -> None:
         no_news.first.click()
 
 
+def _answers(base: str, token: str) -> bool:
+    try:
+        return requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+CLOCK = "() => (document.querySelector('.vk-dashboard .vk-header').innerText.match(/(\\d\\d:\\d\\d:\\d\\d)\\s*$/) || [])[1]"
+
+
+def wait_for_clock_tick(page, timeout: float = 5.0) -> str:
+    """Wait until the Dashboard's header clock shows a new second: a render that came after everything before it."""
+    shown = page.evaluate(CLOCK)
+    page.wait_for_function(f"old => ({CLOCK})() !== old", arg=shown, timeout=timeout * 1000)
+    return page.evaluate(CLOCK)
+
+
 @pytest.fixture
 def jupyterlab(tmp_path):
     """JupyterLab on a free port with a token, in its own session: yields (base URL, token, its root folder)."""
@@ -100,15 +117,13 @@ def jupyterlab(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
+        while not _answers(base, token):
             try:
-                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
-            time.sleep(0.2)
+                proc.wait(0.2)             # returns before the 0.2 s only if JupyterLab exited
+            except subprocess.TimeoutExpired:
+                if time.monotonic() < deadline:
+                    continue
+            pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
         yield base, token, tmp_path
     finally:
         try:        # kernels first, gracefully: they close their clients (and calls) at exit

@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
 from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure
+from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure, wait_for_clock_tick
 from client_helpers import cleanup, unique_app, wait_until
 
 pytestmark = requires_chromium
@@ -73,7 +72,7 @@ VISIBLE_ENDINGS = r"""
 
 def check_layout(page, dash, tmp: Path, name: str) -> dict:
     """Screenshot the dashboard (tmp dir; docs/ when asked) and assert that nothing in it is clipped."""
-    page.wait_for_timeout(1200)                       # the 1 s clocks and the 2 s poll settle
+    wait_for_clock_tick(page)                         # a render after everything before it
     width = dash.evaluate("el => el.getBoundingClientRect().width")
     shot = tmp / f"dashboard-{name}.png"
     dash.screenshot(path=str(shot))
@@ -104,13 +103,12 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
             dash = page.locator(".vk-dashboard")
             open_and_run(page, base, token, "layout.ipynb", 1, dash, hide_files=True)
             wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
-            # Two callers; the newer one (the one the control follows) answered and in a bridge.
+            # Two callers, one after the other; the newer one (the one the control follows) answered and in a bridge.
+            ours = []
             for _ in range(2):
                 callers.append(simulate_caller(ari, app=app, duration=60))
-                time.sleep(0.3)
-            ours = [wait_until(lambda c=c: next((x for x in ari.channels.list()
-                                                 if x.name == c.name[:-1] + "2"), None), timeout=5)
-                    for c in callers]
+                ours.append(wait_until(lambda c=callers[-1]: next((x for x in ari.channels.list()
+                                                                   if x.name == c.name[:-1] + "2"), None), timeout=5))
             newest = ours[-1]
             ari.channels.answer(newest.id)
             bridge = ari.bridges.create(type="mixing", name="layout-room")

@@ -115,6 +115,7 @@ def test_events_in_words():
 # --- the scheduler: one thread per client runs every widget's updates --------------------------------
 
 import logging  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -273,3 +274,13 @@ def test_a_burst_of_200_calls_costs_the_channels_table_a_few_updates(monkeypatch
         ari.close()
         server.close()
     assert table.job.closed
+
+
+def test_a_kernel_that_drops_background_updates_is_named(monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.SimpleNamespace(__version__="7.0.1"))
+    client = _ClosingClient("offline-old-kernel")
+    with pytest.warns(RuntimeWarning, match="ipykernel 7.0.1 cannot show live widgets.*7.1 or later"):
+        scheduler_for(client)
+    client.close()

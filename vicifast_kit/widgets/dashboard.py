@@ -27,6 +27,7 @@ class Dashboard(LiveWidget):
     def __init__(self, ari: "ARIClient", *, poll: float | None = 2.0) -> None:
         model = LiveModel(ari, poll=poll)
         self.header = W.HTML()
+        self.header.add_class("vk-header")
         self.channels = ChannelsTable(ari, model=model)
         self.bridges = BridgesView(ari, model=model)
         self.control = CallControl(ari, model=model)

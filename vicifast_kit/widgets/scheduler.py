@@ -33,8 +33,10 @@ and 7.0.1; ``tests/test_widgets_browser.py`` keeps checking it):
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -271,7 +273,16 @@ def scheduler_for(ari: "ARIClient") -> Scheduler:
     with _SCHEDULERS_LOCK:
         scheduler = _SCHEDULERS.get(ari)
         if scheduler is None or scheduler.closed:
+            _warn_on_a_kernel_that_drops_updates()
             scheduler = Scheduler(ari.app)
             scheduler._cancel_on_close = ari.on_close(scheduler.close)
             _SCHEDULERS[ari] = scheduler
         return scheduler
+
+
+def _warn_on_a_kernel_that_drops_updates() -> None:
+    """ipykernel 7.0.0 and 7.0.1 drop every message sent from a background thread: say so in the notebook."""
+    version = getattr(sys.modules.get("ipykernel"), "__version__", "")
+    if version.startswith("7.0."):
+        warnings.warn(f"ipykernel {version} cannot show live widgets (no update from a background thread "
+                      "reaches the page): install ipykernel 7.1 or later", RuntimeWarning, stacklevel=3)
