@@ -67,11 +67,29 @@ def _markers_for(item) -> list[str]:
     return names
 
 
-def _group(item) -> str:
-    """The xdist group of a test: its file, or the SHARED group its file is in."""
-    path = Path(str(item.path)).resolve()
-    path = path.relative_to(TESTS.parent).as_posix() if path.is_relative_to(TESTS.parent) else str(path)
+def _group_of(path: str) -> str:
+    """The group of a file (its path from the repository's top): the SHARED group it is in, else itself."""
     return next((name for name, files in SHARED.items() if path in files), path)
+
+
+def _group(item) -> str:
+    path = Path(str(item.path)).resolve()
+    return _group_of(path.relative_to(TESTS.parent).as_posix() if path.is_relative_to(TESTS.parent) else str(path))
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadgroup``: one work unit per file, or per SHARED group of files (xdist 3.8's own loadgroup
+    reads ``xdist_group`` markers through ``item._nodeid``, which pytest 9 no longer uses for the node id)."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group_of(nodeid.split("::", 1)[0])
+
+    return FileGroups(config, log)
 
 
 def _rank(item) -> int:
@@ -90,8 +108,6 @@ def pytest_collection_modifyitems(items):
         for name in _markers_for(item):
             if item.get_closest_marker(name) is None:
                 item.add_marker(name)
-        if not Path(str(item.path)).resolve().is_relative_to(OFFLINE):
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
     groups = {}
     for item in items:      # the order of groups, each group's tests kept together in their order
         groups.setdefault(_group(item), []).append(item)
