@@ -55,3 +55,17 @@ def test_the_wire_widget_shows_a_call_live_and_a_row_opens_to_its_json():
         cleanup(ari)
         ari.close()
     assert widget.recording.stopped is not None and caller_id
+
+
+def test_the_dashboard_has_the_wire_as_a_panel():
+    ari = vk.connect(app=unique_app("wire-dash"))
+    dash = ari.dashboard(poll=None)
+    try:
+        assert dash.wire in dash.parts and dash.wire_panel.selected_index is None      # closed until opened
+        ari.asterisk.get_info(only="system")
+        dash.wire.flush()
+        assert any(e["kind"] == "request" and e["path"] == "/asterisk/info" for e in dash.snapshot()["wire"])
+    finally:
+        dash.close()
+        ari.close()
+    assert dash.wire.recording.stopped is not None

@@ -1,4 +1,4 @@
-"""Dashboard: channels, bridges, call control, the call flow and the event log together."""
+"""Dashboard: channels, bridges, call control, the call flow, the event log and the wire together."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from .eventlog import EventLog
 from .listen import Listen
 from .model import LiveModel
 from .style import CSS, esc
+from .wireview import Wire
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -33,6 +34,10 @@ class Dashboard(LiveWidget):
         self.control = CallControl(ari, model=model)
         self.events = EventLog(ari)
         self.callflow = CallFlow(ari)
+        #: Every request and event as ARI carries it (a panel under the events, closed until opened).
+        self.wire = Wire(ari)
+        self.wire_panel = W.Accordion(children=[self.wire], selected_index=None, layout=W.Layout(width="100%"))
+        self.wire_panel.set_title(0, "On the wire: requests and events as ARI carries them")
         #: The Listen widget of the channel picked in the control (None until "Listen" is pressed).
         self.listen: Listen | None = None
         self.listen_button = W.Button(description="Listen", icon="headphones", tooltip=(
@@ -42,7 +47,7 @@ class Dashboard(LiveWidget):
         self.listen_button.on_click(lambda _b: self.toggle_listen())
         self.listen_slot = W.VBox(layout=W.Layout(margin="4px 0"))
         left = W.VBox([self.channels, self.bridges, self.callflow], layout=W.Layout(flex="1.7 1 0", min_width="0"))
-        right = W.VBox([self.control, W.HBox([self.listen_button]), self.listen_slot, self.events],
+        right = W.VBox([self.control, W.HBox([self.listen_button]), self.listen_slot, self.events, self.wire_panel],
                        layout=W.Layout(flex="1 1 0", min_width="0", margin="0 0 0 12px"))
         super().__init__(ari, model=model, name="dashboard", tick=1.0,
                          children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%"))],
@@ -80,13 +85,14 @@ class Dashboard(LiveWidget):
     @property
     def parts(self) -> list[LiveWidget]:
         """The widgets on the dashboard."""
-        return [self.channels, self.bridges, self.control, self.events, self.callflow]
+        return [self.channels, self.bridges, self.control, self.events, self.callflow, self.wire]
 
     def snapshot(self) -> dict:
-        """Every part's snapshot, by name (channels, bridges, control, events, callflow)."""
+        """Every part's snapshot, by name (channels, bridges, control, events, callflow, wire)."""
         return {"app": self.ari.app, "connected": self.ari.connected, "channels": self.channels.snapshot(),
                 "bridges": self.bridges.snapshot(), "control": self.control.snapshot(),
                 "events": self.events.snapshot(), "callflow": self.callflow.snapshot(),
+                "wire": self.wire.snapshot(),
                 "listen": self.listen.snapshot() if self.listen is not None else None}
 
     def render(self) -> bool:
