@@ -8,6 +8,7 @@ restart would), then its whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -20,6 +21,10 @@ from pathlib import Path
 
 import pytest
 import requests
+
+import vicifast_kit as vk
+
+from client_helpers import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -72,6 +77,41 @@ def report_failure(page, tmp: Path) -> None:
     page.screenshot(path=str(tmp / "failure.png"))
     print("page text:", page.locator("body").inner_text()[-3000:])
     print("saved", tmp / "failure.png")
+
+
+@contextlib.contextmanager
+def chromium_page(tmp: Path, viewport: dict, args: list[str] = ARGS):
+    """A page of headless Chromium (closed after); on a failure its screenshot and text are kept (report_failure)."""
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        page = browser.new_page(viewport=viewport)
+        try:
+            yield page
+        except BaseException:
+            report_failure(page, tmp)
+            raise
+        finally:
+            browser.close()
+
+
+def our_half(ari: vk.ARIClient, caller) -> vk.Channel:
+    """The app's half of a simulated caller (its Local channel's ;2), once it exists."""
+    return wait_until(lambda: next((c for c in ari.channels.list() if c.name == caller.name[:-1] + "2"), None),
+                      timeout=10)
+
+
+def wait_for_app(ari: vk.ARIClient, app: str) -> None:
+    """Wait until the notebook's kernel has connected its client (its Stasis app is registered)."""
+    wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
+
+
+def end_calls(ari: vk.ARIClient, callers) -> None:
+    """Hang up both halves of these simulated callers, wherever they are now (best effort: some are gone)."""
+    prefixes = [c.name.rsplit(";", 1)[0] for c in callers]
+    for c in ari.channels.list():
+        if any(c.name.startswith(p) for p in prefixes):
+            with contextlib.suppress(vk.ARIError):
+                c.hangup()
 
 
 def dismiss_news(page) -> None:

@@ -8,6 +8,7 @@ trip of the same lab path, audio underruns per minute over a 60 s call, kernel C
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,8 +21,8 @@ import requests
 import vicifast_kit as vk
 from vicifast_kit import audio
 
-from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure
+from browser_helpers import ROOT, jupyterlab, notebook, requires_chromium  # noqa: F401
+from browser_helpers import ARGS, chromium_page, dismiss_news, open_and_run
 from client_helpers import cleanup, unique_app, wait_until
 
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -101,10 +102,8 @@ def test_listen_and_phone_in_the_page(jupyterlab):
     ]
     (tmp / "audio.ipynb").write_text(json.dumps(notebook(cells)))
     figures = {}
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + MEDIA_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        try:
+    try:
+        with chromium_page(tmp, {"width": 1280, "height": 1400}, ARGS + MEDIA_ARGS) as page:
             open_and_run(page, base, token, "audio.ipynb", len(cells), page.locator(".vk-phone").nth(1))
             widgets = page.locator(".jp-OutputArea-output")
             listen = widgets.filter(has=page.locator(".vk-listen")).first
@@ -117,7 +116,7 @@ def test_listen_and_phone_in_the_page(jupyterlab):
 
             # Phone -> 9002 (the echo): the fake microphone's beep comes back; mouth to ear, measured in the page.
             cpu_idle0, t0 = kernel_cpu_seconds(tmp), time.monotonic()
-            page.wait_for_timeout(3000)
+            page.wait_for_timeout(3000)                          # a 3 s window of kernel CPU with Listen alone
             idle_cpu = (kernel_cpu_seconds(tmp) - cpu_idle0) / (time.monotonic() - t0)   # with Listen only
             echo.locator("button.vk-phone-call").click()
             echo.locator(".vk-audio-state", has_text="live").wait_for(timeout=15_000)
@@ -181,17 +180,10 @@ def test_listen_and_phone_in_the_page(jupyterlab):
                 requests.post(f"{base}/api/kernels/{kernel['id']}/restart", params={"token": token}, timeout=60)
             # (other clients' kit- channels in a shared lab are not this kernel's: only those seen live count)
             wait_until(lambda: not kernels_things(among=set(live)), timeout=15)
-
-        except BaseException:
-            report_failure(page, tmp)
-            raise
-        finally:
-            browser.close()
-            for ident in (near_id, far_id):
-                try:
-                    test.channels.hangup(ident)
-                except vk.ARIError:
-                    pass
-            cleanup(test)
-            test.close()
+    finally:
+        for ident in (near_id, far_id):
+            with contextlib.suppress(vk.ARIError):
+                test.channels.hangup(ident)
+        cleanup(test)
+        test.close()
     assert figures["mouth_to_ear_ms"] < 500        # goal: the page and the widget comm add <= 60 ms

@@ -8,6 +8,7 @@ test: no update from a background thread reached the page there; see widgets/sch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,14 +18,17 @@ import time
 import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
-from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure, wait_for_clock_tick
+from browser_helpers import ROOT, jupyterlab, notebook, requires_chromium  # noqa: F401
+from browser_helpers import (chromium_page, dismiss_news, end_calls, open_and_run, our_half, wait_for_app,
+                             wait_for_clock_tick)
 from client_helpers import cleanup, unique_app, wait_until
 
 # The README's picture; refreshed only when asked (VICIFAST_UPDATE_SCREENSHOT=1 scripts/test ...),
 # so a test run leaves the work tree as it found it.
 SCREENSHOT = ROOT / "docs" / "dashboard.png"
 pytestmark = requires_chromium
+ROW_IS_UP = ("id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
+             "return r && r.innerText.includes('Up'); }")
 
 
 def dashboard_notebook(app: str) -> dict:
@@ -36,28 +40,22 @@ def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
     app = unique_app("browser")
     (tmp / "dashboard.ipynb").write_text(json.dumps(dashboard_notebook(app)))
     ari = vk.connect(app=unique_app("browser-test"))      # the test's own client (places the call)
-    caller, moved = None, []
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1700, "height": 1300})
+    callers, moved = [], []
+    try:
+        with chromium_page(tmp, {"width": 1700, "height": 1300}) as page:
             dash = page.locator(".vk-dashboard")
             open_and_run(page, base, token, "dashboard.ipynb", 1, dash, hide_files=True)
-            wait_until(lambda: app in ari.applications.list().__repr__() or any(
-                a.name == app for a in ari.applications.list()), timeout=20)
+            wait_for_app(ari, app)
             # The kernel is idle now: whatever changes in the page comes from the widget scheduler.
             wait_for_clock_tick(page)
-            caller = simulate_caller(ari, dtmf="42", app=app, delay=0.8, duration=60)
-            ours = wait_until(lambda: next((c for c in ari.channels.list()
-                                            if c.name == caller.name[:-1] + "2"), None), timeout=5)
+            callers.append(simulate_caller(ari, dtmf="42", app=app, delay=0.8, duration=60))
+            ours = our_half(ari, callers[0])
             row = dash.locator(f"tr[data-channel='{ours.id}']")
             row.wait_for(timeout=5_000)
             assert "Ring" in row.inner_text()
             dash.locator("button", has_text="Answer").click()
             wait_until(lambda: ari.channels.get(ours.id).state == "Up", timeout=5)
-            page.wait_for_function(
-                "id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
-                "return r && r.innerText.includes('Up'); }", arg=ours.id, timeout=5_000)
+            page.wait_for_function(ROW_IS_UP, arg=ours.id, timeout=5_000)
             dash.locator("text=DTMF 2").first.wait_for(timeout=5_000)         # the caller pressed 4, 2
             dash.locator("button", has_text="Move to bridge").click()
             dash.locator("text=Moved into bridge").wait_for(timeout=5_000)
@@ -75,26 +73,13 @@ def test_dashboard_in_jupyterlab_shows_a_live_call_and_answers_it(jupyterlab):
             assert shot.stat().st_size > 20_000
             if os.environ.get("VICIFAST_UPDATE_SCREENSHOT") == "1":
                 shutil.copyfile(shot, SCREENSHOT)
-        except BaseException:
-            report_failure(page, tmp)
-            raise
-        finally:
-            browser.close()
-            if caller is not None:
-                for c in ari.channels.list():
-                    if c.name.startswith(caller.name.rsplit(";", 1)[0]):
-                        try:
-                            c.hangup()
-                        except vk.ARIError:
-                            pass
-            for b in ari.bridges.list():          # the bridge "Move to bridge" made for our call
-                if b.id in moved:
-                    try:
-                        b.destroy()
-                    except vk.ARIError:
-                        pass
-            cleanup(ari)
-            ari.close()
+    finally:
+        end_calls(ari, callers)
+        for ident in moved:                          # the bridge "Move to bridge" made for our call
+            with contextlib.suppress(vk.ARIError):
+                ari.bridges.destroy(ident)
+        cleanup(ari)
+        ari.close()
 
 
 def test_the_dashboard_keeps_updating_while_a_cell_waits_for_a_call(jupyterlab):
@@ -110,49 +95,34 @@ def test_the_dashboard_keeps_updating_while_a_cell_waits_for_a_call(jupyterlab):
              "print('the cell is done:', ended.channel.id)"]
     (tmp / "busy.ipynb").write_text(json.dumps(notebook(cells)))
     ari = vk.connect(app=unique_app("busy-test"))         # the test's own client (places and ends the call)
-    caller = None
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1700, "height": 1300})
-        try:
+    callers = []
+    try:
+        with chromium_page(tmp, {"width": 1700, "height": 1300}) as page:
             dash = page.locator(".vk-dashboard")
             open_and_run(page, base, token, "busy.ipynb", 1, dash, hide_files=True)
             outputs = page.locator(".jp-OutputArea-output")
             version = outputs.filter(has_text=re.compile(r"^ipykernel \d")).first.inner_text().strip()
-            wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
+            wait_for_app(ari, app)
             page.keyboard.press("Shift+Enter")            # the second cell: the kernel is busy from now on
             busy = page.get_by_text(re.compile(r"\| Busy$")).first
             busy.wait_for(timeout=10_000)
             done = outputs.filter(has_text="the cell is done:")
-            wait_for_clock_tick(page)               # the scheduler's clock goes on...
-            caller = simulate_caller(ari, app=app, duration=60)
+            wait_for_clock_tick(page)                     # the scheduler's clock goes on...
+            callers.append(simulate_caller(ari, app=app, duration=60))
             placed = time.monotonic()
-            ours = wait_until(lambda: next((c for c in ari.channels.list()
-                                            if c.name == caller.name[:-1] + "2"), None), timeout=10)
+            ours = our_half(ari, callers[0])
             row = dash.locator(f"tr[data-channel='{ours.id}']")
             row.wait_for(timeout=10_000)                  # ...and the call arrives in the page
             shown = time.monotonic() - placed
             assert "Ring" in row.inner_text()
             ari.channels.answer(ours.id)                  # a change made while the cell still waits
-            page.wait_for_function(
-                "id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
-                "return r && r.innerText.includes('Up'); }", arg=ours.id, timeout=10_000)
+            page.wait_for_function(ROW_IS_UP, arg=ours.id, timeout=10_000)
             assert busy.is_visible() and done.count() == 0, "the cell ended before the page was checked"
             print(f"\n{version}: with a cell running, the call showed in the page {shown:.2f} s after it was placed")
             ari.channels.hangup(ours.id)                  # the call ends: so does the cell
             done.wait_for(timeout=15_000)
             row.wait_for(state="detached", timeout=10_000)
-        except BaseException:
-            report_failure(page, tmp)
-            raise
-        finally:
-            browser.close()
-            if caller is not None:
-                for c in ari.channels.list():
-                    if c.name.startswith(caller.name.rsplit(";", 1)[0]):
-                        try:
-                            c.hangup()
-                        except vk.ARIError:
-                            pass
-            cleanup(ari)
-            ari.close()
+    finally:
+        end_calls(ari, callers)
+        cleanup(ari)
+        ari.close()

@@ -11,6 +11,7 @@ docs/dashboard-1280.png and docs/dashboard-narrow.png.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,9 +20,10 @@ from pathlib import Path
 import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
-from browser_helpers import ROOT, jupyterlab, notebook, playwright_api, requires_chromium  # noqa: F401
-from browser_helpers import ARGS, CHROMIUM, dismiss_news, open_and_run, report_failure, wait_for_clock_tick
-from client_helpers import cleanup, unique_app, wait_until
+from browser_helpers import ROOT, jupyterlab, notebook, requires_chromium  # noqa: F401
+from browser_helpers import (chromium_page, dismiss_news, end_calls, open_and_run, our_half, wait_for_app,
+                             wait_for_clock_tick)
+from client_helpers import cleanup, unique_app
 
 pytestmark = requires_chromium
 SCREENSHOTS = {"1280": ROOT / "docs" / "dashboard-1280.png", "narrow": ROOT / "docs" / "dashboard-narrow.png"}
@@ -96,19 +98,16 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
     (tmp / "layout.ipynb").write_text(json.dumps(notebook([f"import vicifast_kit as vk\nari = vk.connect(app={app!r})\nari.dashboard()"])))
     ari = vk.connect(app=unique_app("layout-test"))        # the test's own client: places and ends the calls
     callers, bridge = [], None
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 1500})
-        try:
+    try:
+        with chromium_page(tmp, {"width": 1280, "height": 1500}) as page:
             dash = page.locator(".vk-dashboard")
             open_and_run(page, base, token, "layout.ipynb", 1, dash, hide_files=True)
-            wait_until(lambda: any(a.name == app for a in ari.applications.list()), timeout=20)
+            wait_for_app(ari, app)
             # Two callers, one after the other; the newer one (the one the control follows) answered and in a bridge.
             ours = []
             for _ in range(2):
                 callers.append(simulate_caller(ari, app=app, duration=60))
-                ours.append(wait_until(lambda c=callers[-1]: next((x for x in ari.channels.list()
-                                                                   if x.name == c.name[:-1] + "2"), None), timeout=5))
+                ours.append(our_half(ari, callers[-1]))
             newest = ours[-1]
             ari.channels.answer(newest.id)
             bridge = ari.bridges.create(type="mixing", name="layout-room")
@@ -134,21 +133,10 @@ def test_dashboard_reads_well_at_1280_px_and_in_a_narrow_panel(jupyterlab):
             page.wait_for_function("() => document.querySelector('.vk-dashboard').getBoundingClientRect().width < 760")
             narrow = check_layout(page, dash, tmp, "narrow")
             assert 600 <= narrow["width"] <= 760, narrow
-        except BaseException:
-            report_failure(page, tmp)
-            raise
-        finally:
-            browser.close()
-            for c in ari.channels.list():
-                if any(c.name.startswith(x.name.rsplit(";", 1)[0]) for x in callers):
-                    try:
-                        c.hangup()
-                    except vk.ARIError:
-                        pass
-            if bridge is not None:
-                try:
-                    bridge.destroy()
-                except vk.ARIError:
-                    pass
-            cleanup(ari)
-            ari.close()
+    finally:
+        end_calls(ari, callers)
+        if bridge is not None:
+            with contextlib.suppress(vk.ARIError):
+                bridge.destroy()
+        cleanup(ari)
+        ari.close()

@@ -33,6 +33,7 @@ and 7.0.1; ``tests/test_widgets_browser.py`` keeps checking it):
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 import time
@@ -54,8 +55,9 @@ AUDIO_POLL = 0.01
 class Job:
     """What the scheduler runs for one widget: ``apply()`` after ``mark()``, at most ``rate`` times a second.
 
-    With ``tick`` it also runs every ``tick`` s when nothing was marked (clocks, audio). A one-off
-    task (``Scheduler.call_soon``, ``call_later``) runs once and is done.
+    With ``tick`` it also runs every ``tick`` s when nothing was marked (clocks, audio), on a grid of
+    that period, so that jobs of one period run together. A one-off task (``Scheduler.call_soon``,
+    ``call_later``) runs once and is done.
     """
 
     def __init__(self, scheduler: "Scheduler", apply: Callable[[], Any], *, name: str, rate: float = 10.0,
@@ -83,8 +85,10 @@ class Job:
     def mark(self) -> None:
         """Something changed: run soon (cheap; any thread)."""
         with self.scheduler._cond:
+            pending = self._marked > self._applied
             self._marked += 1
-            self.scheduler._cond.notify_all()
+            if not pending:              # (already due: a burst of marks wakes the thread once)
+                self.scheduler._cond.notify_all()
 
     def due(self) -> float | None:
         """When the job should run next (a time.monotonic() value), None while nothing asks it to."""
@@ -94,8 +98,8 @@ class Job:
             return self._at
         if self._marked > self._applied:
             return self._last + self.interval
-        if self.tick is not None:
-            return self._last + self.tick
+        if self.tick is not None:      # on a grid of its period: jobs with one period wake the thread once
+            return self._last if self.cycles == 0 else (math.floor(self._last / self.tick) + 1) * self.tick
         return None
 
     def flush(self, timeout: float = 5.0) -> None:
@@ -142,8 +146,8 @@ class Scheduler:
         return self._add(Job(self, apply, name=name, rate=rate, tick=tick))
 
     def every(self, period: float, fn: Callable[[], Any], *, name: str) -> Job:
-        """A job that runs fn() every `period` s (counted from the end of the last run) until fn() returns
-        False or the job is closed."""
+        """A job that runs fn() every `period` s (on a grid of that period) until fn() returns False or the
+        job is closed."""
         job = Job(self, fn, name=name, rate=1.0 / period, tick=period)
         job._until_false = True
         return self._add(job)
