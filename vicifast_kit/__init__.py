@@ -3,7 +3,7 @@
 ``import vicifast_kit`` loads only the core (settings, errors, the API description, handles,
 events, the event websocket, the client). The features load on first use: ``vk.lab``,
 ``vk.ami``, ``vk.audio``, ``vk.media`` (and ``vk.MediaStream``), ``vk.widgets``, ``vk.push``,
-``vk.voice``.
+``vk.voice``, ``vk.doctor`` (``vk.doctor(ari, ami)``: what a server offers and exposes).
 """
 
 from . import settings
@@ -18,7 +18,7 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
                       Mailbox, Module, Playback, Record, Sound, StoredRecording)
 
 __all__ = [
-    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice",
+    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor",
     "connect", "ARIClient", "MediaStream", "Transport", "EventSource", "Reply",
     "Error", "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "CallEnded", "Conflict",
     "UnprocessableEntity", "ServerError", "LabUnreachable", "RequestTimeout", "TransportError", "ProtocolError",
@@ -31,7 +31,7 @@ __all__ = [
 
 #: Feature packages, imported on first use so `import vicifast_kit` stays light (no numpy, ipywidgets,
 #: anywidget, websockets or lab modules until they are needed).
-_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice")
+_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor")
 
 
 def __getattr__(name: str):

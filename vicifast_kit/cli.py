@@ -1,4 +1,4 @@
-"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose`."""
+"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose` and `vicifast-kit doctor`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 from . import lab
 from .errors import Error
+from .doctor import command as doctor
 from .lab.console import follow_logs
 
 
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         "compose", help="`docker compose` on the lab's compose file (Asterisk and JupyterLab), with the lab's "
                         "settings and passwords in its environment, e.g. compose up --build")
     compose.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="docker compose's arguments")
+    doctor.add_arguments(commands.add_parser(
+        "doctor", help="what an Asterisk offers the kit and what it exposes (exit 1 on a high-severity finding)"))
     return parser
 
 
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "doctor":
+            return doctor.run(args)
         if args.action == "up":
             lab.up(args.backend)
         elif args.action == "restart":
