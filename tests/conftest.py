@@ -68,7 +68,10 @@ def _markers_for(item) -> list[str]:
 
 
 def _group_of(path: str) -> str:
-    """The group of a file (its path from the repository's top): the SHARED group it is in, else itself."""
+    """The group of a file (its path from the repository's top): the SHARED group it is in; "browser" for the
+    real-browser tests (each starts JupyterLab and Chromium: two at once would crowd two cores); else itself."""
+    if path.endswith("_browser.py"):
+        return "browser"
     return next((name for name, files in SHARED.items() if path in files), path)
 
 

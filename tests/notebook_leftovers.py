@@ -25,9 +25,10 @@ def code_of(notebook) -> str:
 
 
 def lab_snapshot() -> dict[str, set[str]]:
-    """The bridges and stored recordings in the lab now (what a notebook finds there is not its own)."""
+    """The channels, bridges and stored recordings in the lab now (what a notebook finds there is not its own)."""
     get = probes.lab_getter()
-    return {"bridges": {b["id"] for b in get("/bridges")}, "recordings": {r["name"] for r in get("/recordings/stored")}}
+    return {"channels": {c["id"] for c in get("/channels")}, "bridges": {b["id"] for b in get("/bridges")},
+            "recordings": {r["name"] for r in get("/recordings/stored")}}
 
 
 def ours(code: str, before: dict) -> dict[str, list[str]]:
@@ -41,7 +42,7 @@ def ours(code: str, before: dict) -> dict[str, list[str]]:
             return "dialplan_caller" in code
         return dialplan.get("app_name") == "Stasis" and (dialplan.get("app_data") or "").split(",")[0] in apps
 
-    channels = [c for c in get("/channels") if mine(c)]
+    channels = [c for c in get("/channels") if c["id"] not in before["channels"] and mine(c)]
     bridges = [b for b in get("/bridges") if b["id"] not in before["bridges"] and b.get("name")
                and f'"{b["name"]}"' in code]
     recordings = [r for r in get("/recordings/stored") if r["name"] not in before["recordings"]
