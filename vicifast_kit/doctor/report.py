@@ -137,11 +137,10 @@ class Report:
         findings = "".join(
             f"<tr><td {cell}><b style=\"color:{_COLOURS[f.severity]}\">{e(f.severity)}</b></td><td {cell}>{e(f.title)}"
             f"</td><td {cell}>{e(f.evidence)}</td><td {cell}><code>{e(f.change)}</code></td></tr>" for f in ordered)
-        head = "".join(f"<th {cell}>{name}</th>" for name in ("feature", "needs", "here", "what to do", "used by"))
-        head2 = "".join(f"<th {cell}>{name}</th>" for name in ("severity", "finding", "evidence", "line to change"))
         unchecked = "".join(f"<li>{e(item)}</li>" for item in self.not_checked)
-        return (f"<div><p><b>{e(self.headline())}</b></p><p>What it offers</p><table>{head}{features}</table>"
-                f"<p>What it exposes</p><table>{head2}{findings}</table>"
+        return (f"<div><p><b>{e(self.headline())}</b></p><p>What it offers</p>"
+                f"{_html_table(('feature', 'needs', 'here', 'what to do', 'used by'), features, cell)}"
+                f"<p>What it exposes</p>{_html_table(('severity', 'finding', 'evidence', 'line to change'), findings, cell)}"
                 + (f"<p>Not checked</p><ul>{unchecked}</ul>" if unchecked else "")
                 + f"<p>{e(self.verdict())}</p></div>")
 
@@ -149,6 +148,12 @@ class Report:
 def _here(here: bool | None) -> str:
     """yes / no / unknown."""
     return "unknown" if here is None else "yes" if here else "no"
+
+
+def _html_table(names: tuple[str, ...], rows: str, cell: str) -> str:
+    """A table with a header row of names over rows (already <tr> elements)."""
+    head = "".join(f"<th {cell}>{name}</th>" for name in names)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _here_html(here: bool | None) -> str:
