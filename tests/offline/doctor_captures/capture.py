@@ -50,7 +50,8 @@ def main() -> None:
     ami = vk.ami.connect()
     try:
         (target / "asterisk_info.json").write_text(json.dumps(ari.request("GET", "/asterisk/info"), indent=1) + "\n")
-        (target / "asterisk_modules.json").write_text(json.dumps(ari.request("GET", "/asterisk/modules"), indent=1) + "\n")
+        modules = ari.request("GET", "/asterisk/modules")
+        (target / "asterisk_modules.json").write_text("[\n" + ",\n".join(json.dumps(m) for m in modules) + "\n]\n")
         users = ["manager show user " + name for name in
                  vk.doctor.parse_manager_users(ami.command("manager show users"))]
         for command in COMMANDS + tuple(users):
