@@ -163,14 +163,22 @@ def test_phone_joins_a_bridge_as_a_supervisor(lab):
 def test_closing_widgets_leaves_nothing_in_the_lab(lab):
     near, far = lab.pair()
     far.play(media="tone:440")
-    before = {c.id for c in lab.ari.channels.list()}
     w = Listen(lab.ari, near)
     phone = Phone(lab.ari, "9002")
     phone.call()
     wait_until(lambda: phone.state == "live" and w.state == "live", timeout=10)
+    # What the two built (a shared lab has other tests' channels too): the Listen's snoop on `near` and
+    # media channel, the phone's Local call (both halves) and its media channel.
+    local = lab.ari.channels.get(phone.channel.id).name.rsplit(";", 1)[0]
+    media = {w.stream.media_channel.id, phone.stream.media_channel.id}
+
+    def built():
+        return [c.name for c in lab.ari.channels.list()
+                if c.id in media or c.name.startswith((f"Snoop/{near.id}", local))]
+    assert len(built()) == 5, built()
     w.close()
     phone.close()
-    wait_until(lambda: {c.id for c in lab.ari.channels.list()} <= before, timeout=5)
+    wait_until(lambda: not built(), timeout=5)
 
 
 def test_the_dashboards_listen_button_hears_the_picked_call(lab):

@@ -220,7 +220,7 @@ class CallControl(LiveWidget):
                 if row.get("bridge") and row["bridge"] != target:
                     self.ari.bridges.remove_channel(row["bridge"], channel=ch.id)
                 self.ari.bridges.add_channel(target, channel=ch.id)
-            except Exception:
+            except Exception:                      # no half-made move: the new bridge goes, the error stays
                 if made:
                     self.ari.bridges.destroy(made)
                 raise

@@ -89,7 +89,7 @@ class Phone(AudioWidget):
                                                          name=f"the phone's wait for {self.number}"))
             if self.state != "ringing":       # hung up (or closed) while the request was on its way
                 self._hangup_channel()
-        except Exception as e:
+        except Exception as e:          # one line in the widget (a bug is logged in full too)
             self._failed(e)
 
     def _on_dialled(self, ev: "Event") -> None:
@@ -105,7 +105,7 @@ class Phone(AudioWidget):
             return
         try:
             self._live(self.channel.media(), f"Live: talking to {self.number}. Talk, and press keys.")
-        except Exception as e:
+        except Exception as e:          # one line in the widget (a bug is logged in full too)
             self._failed(e)
 
     def _no_answer(self) -> None:
