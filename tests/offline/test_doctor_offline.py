@@ -129,6 +129,16 @@ def test_sample_weak_and_shared_ari_passwords():
     assert any("stored hashed" in item for item in diagnose(lab_observations(configs={"ari.conf": hashed})).not_checked)
 
 
+def test_without_ami_the_passwords_the_doctor_logged_in_with_are_judged():
+    from vicifast_kit.doctor import Account, verdict
+
+    obs = lab_observations(ami=None)
+    obs.own_accounts["ARI"] = Account("vicifast", verdict("vicifast", SAMPLE))
+    report = diagnose(obs)
+    assert severity(report, "ari-sample-password") == "high"
+    assert "the other ARI users' passwords" in report.not_checked and SAMPLE not in report.to_json()
+
+
 def test_no_read_only_ari_user():
     users = LAB["ari show users"].replace("Yes   No    vicifast-viewer", "No    No    vicifast-viewer")
     report = diagnose(lab_observations(outputs={"ari show users": users}))
@@ -303,8 +313,12 @@ def test_the_command_prints_the_report_or_json_and_exits_0_without_a_high_findin
     assert cli.main(args + ["--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["exit_code"] == 0 and printed["server"]["ami"] is None
+    # the stand-in's password ("secret") is weak: judged from the password the doctor logged in with
+    [weak] = [f for f in printed["findings"] if f["id"] == "ari-weak-password"]
+    assert weak["severity"] == "medium" and weak["evidence"].startswith("judged as the doctor logged in")
+    assert "the other ARI users' passwords" in printed["not_checked"]
     assert cli.main(args) == 0
-    assert capsys.readouterr().out.rstrip().endswith("No high-severity finding (highest: info): exit code 0.")
+    assert capsys.readouterr().out.rstrip().endswith("No high-severity finding (highest: medium): exit code 0.")
 
 
 def test_the_command_exits_1_on_a_high_finding(stand_in_ari, capsys):

@@ -52,19 +52,25 @@ def diagnose(obs: Observations) -> Report:
                   tuple(dict.fromkeys(unchecked)))
 
 
-def examine(ari: "ARIClient", ami: "AMIClient | None" = None) -> Report:
-    """What this server offers the kit and what it exposes, read through ARI (and AMI when given); changes nothing."""
+def examine(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+            ami_secret: str | None = None) -> Report:
+    """What this server offers the kit and what it exposes, read through ARI (and AMI when given); changes nothing.
+
+    ari_password and ami_secret, when given, are the ones ari and ami logged in with: judged (sample? weak?)
+    even where AMI may not read ari.conf or manager.conf, and never kept.
+    """
     __tracebackhide__ = True
-    return diagnose(gather(ari, ami))
+    return diagnose(gather(ari, ami, ari_password=ari_password, ami_secret=ami_secret))
 
 
 class _Doctor(types.ModuleType):
     """This module, callable: ``vk.doctor(ari, ami)`` is ``vk.doctor.examine(ari, ami)``."""
 
-    def __call__(self, ari: "ARIClient", ami: "AMIClient | None" = None) -> Report:
+    def __call__(self, ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+                 ami_secret: str | None = None) -> Report:
         """What this server offers the kit and what it exposes (see vk.doctor.examine)."""
         __tracebackhide__ = True
-        return examine(ari, ami)
+        return examine(ari, ami, ari_password=ari_password, ami_secret=ami_secret)
 
 
 sys.modules[__name__].__class__ = _Doctor

@@ -58,6 +58,7 @@ class Observations:
     http_conf: Sections | None = None          # http.conf through AMI GetConfig
     ari_accounts: list[Account] | None = None  # ari.conf's users, passwords judged
     ami_accounts: list[Account] | None = None  # manager.conf's users, secrets judged
+    own_accounts: dict[str, Account] = field(default_factory=dict)   # "ARI"/"AMI": the doctor's own user, judged
     unavailable: dict[str, str] = field(default_factory=dict)  # what could not be read -> why
 
     def unchecked(self, what: str, source: str) -> NotChecked:
@@ -193,14 +194,23 @@ def _password_findings(accounts: list[Account], kind: str, where: str, exposed: 
                           change.format(user=later[0]))
 
 
-def check_ari_passwords(obs: Observations) -> Iterator[Finding | NotChecked]:
-    """ARI users with a sample, weak or shared password (read from ari.conf through AMI GetConfig)."""
-    if obs.ari_accounts is None:
-        yield obs.unchecked("the ARI users' passwords", "ari.conf")
+def _passwords(obs: Observations, kind: str, accounts: list[Account] | None, source: str, exposed: bool | None,
+               change: str) -> Iterator[Finding | NotChecked]:
+    """Password findings from a configuration file read over AMI, else of the doctor's own user when it knows that."""
+    if accounts is not None:
+        yield from _password_findings(accounts, kind, f"{source} (AMI GetConfig)", exposed, change)
         return
-    yield from _password_findings(obs.ari_accounts, "ARI", "ari.conf (AMI GetConfig)", ari_exposed(obs),
-                                  "ari.conf [{user}]: password = <a long random one of its own, e.g. from "
-                                  "`openssl rand -base64 24`>")
+    own = obs.own_accounts.get(kind)
+    if own is not None:
+        yield from _password_findings([own], kind, "judged as the doctor logged in", exposed, change)
+    yield obs.unchecked(f"the {'other ' if own else ''}{kind} users' passwords", source)
+
+
+def check_ari_passwords(obs: Observations) -> Iterator[Finding | NotChecked]:
+    """ARI users with a sample, weak or shared password (ari.conf through AMI GetConfig, else the doctor's own)."""
+    yield from _passwords(obs, "ARI", obs.ari_accounts, "ari.conf", ari_exposed(obs),
+                          "ari.conf [{user}]: password = <a long random one of its own, e.g. from "
+                          "`openssl rand -base64 24`>")
 
 
 def check_read_only_user(obs: Observations) -> Iterator[Finding | NotChecked]:
@@ -269,12 +279,9 @@ def check_ami_exposure(obs: Observations) -> Iterator[Finding | NotChecked]:
 
 
 def check_ami_passwords(obs: Observations) -> Iterator[Finding | NotChecked]:
-    """AMI users with a sample, weak or shared secret (read from manager.conf through AMI GetConfig)."""
-    if obs.ami_accounts is None:
-        yield obs.unchecked("the AMI users' secrets", "manager.conf")
-        return
-    yield from _password_findings(obs.ami_accounts, "AMI", "manager.conf (AMI GetConfig)", ami_exposed(obs),
-                                  "manager.conf [{user}]: secret = <a long random one of its own>")
+    """AMI users with a sample, weak or shared secret (manager.conf through AMI GetConfig, else the doctor's own)."""
+    yield from _passwords(obs, "AMI", obs.ami_accounts, "manager.conf", ami_exposed(obs),
+                          "manager.conf [{user}]: secret = <a long random one of its own>")
 
 
 def check_ami_rights(obs: Observations) -> Iterator[Finding | NotChecked]:
@@ -294,7 +301,8 @@ def check_ami_rights(obs: Observations) -> Iterator[Finding | NotChecked]:
         powerful = [c for c in user["write"] if c in POWERFUL_WRITE]
         if powerful:
             yield Finding("ami-powerful-user-on-network", "medium" if user["acl"] else "high",
-                          f"AMI user {name} may run {' and '.join(powerful)} actions from the network"
+                          f"AMI user {name} may run {' and '.join(c for c in powerful if c != 'all') or 'all'} "
+                          "actions from the network"
                           + (" (an ACL limits where from)" if user["acl"] else ""),
                           f"AMI `manager show user {name}`: write perm: {','.join(user['write'])}; "
                           f"ACL: {'yes' if user['acl'] else 'no'}; AMI answers beyond this machine",

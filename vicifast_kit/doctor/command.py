@@ -52,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
     """Examine the server the options name; print the report (text or JSON); 1 when a finding is high, else 0."""
     ari = connect_for_doctor(args.url, args.user, args.password)
     try:
-        ami = _ami(args, ari.url)
+        chosen = ami_settings(args, ari.url)
+        ami = None if chosen is None else _login(args, *chosen)
         try:
-            report = examine(ari, ami)
+            report = examine(ari, ami, ari_password=ari_password(args),
+                             ami_secret=None if chosen is None else chosen[3])
         finally:
             if ami is not None:
                 ami.close()
@@ -62,6 +64,15 @@ def run(args: argparse.Namespace) -> int:
         ari.close()
     print(report.to_json() if args.json else report)
     return report.exit_code
+
+
+def ari_password(args: argparse.Namespace) -> str:
+    """The password the doctor's ARI client logged in with, found as vk.connect finds it (option, URL, settings)."""
+    if args.password is not None:
+        return args.password
+    if args.url and urlsplit(args.url).password is not None:
+        return urlsplit(args.url).password
+    return settings.load().ari_password
 
 
 def _lab_target(args: argparse.Namespace) -> bool:
@@ -87,14 +98,10 @@ def ami_settings(args: argparse.Namespace, ari_url: str) -> tuple[str, int, str,
     return host or urlsplit(ari_url).hostname or "127.0.0.1", port or AMI_DEFAULT_PORT, user, secret
 
 
-def _ami(args: argparse.Namespace, ari_url: str):
-    """The AMI client to examine with (None when none was asked for); errors that name the options, not the lab."""
+def _login(args: argparse.Namespace, host: str, port: int, user: str, secret: str):
+    """An AMI session for the doctor; for an AMI other than the lab's, errors name the options, not the lab."""
     from ..ami import AMIClient, AMILoginRefused, AMIUnreachable
 
-    chosen = ami_settings(args, ari_url)
-    if chosen is None:
-        return None
-    host, port, user, secret = chosen
     if _lab_target(args):
         return AMIClient(host, port, user, secret)
     try:

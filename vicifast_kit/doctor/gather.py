@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..errors import ARIError, SettingsError
-from .accounts import ami_accounts, ari_accounts
+from .accounts import Account, ami_accounts, ari_accounts, verdict
 from .checks import PROBE_ORIGIN, Observations
 from .parse import parse_getconfig, parse_manager_users, parse_module_show, parse_settings
 
@@ -29,10 +29,15 @@ COMMANDS = ("core show settings", "http show status", "ari show status", "ari sh
 CONFIGS = ("http.conf", "ari.conf", "manager.conf")
 
 
-def gather(ari: "ARIClient", ami: "AMIClient | None" = None, *, timeout: float = 5.0) -> Observations:
-    """Read what the doctor judges from ARI and, when given, AMI; changes nothing on the server."""
+def gather(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+           ami_secret: str | None = None, timeout: float = 5.0) -> Observations:
+    """Read what the doctor judges from ARI and, when given, AMI; changes nothing. Passwords given are judged, not kept."""
     obs = Observations(url=ari.url, ari_user=ari.user, info=ari.request("GET", "/asterisk/info"),
                        modules=_modules(ari))
+    if ari_password is not None:
+        obs.own_accounts["ARI"] = Account(ari.user, verdict(ari.user, ari_password))
+    if ami is not None and ami_secret is not None:
+        obs.own_accounts["AMI"] = Account(ami.user, verdict(ami.user, ami_secret))
     if obs.modules is None:
         obs.unavailable["modules"] = "ARI GET /asterisk/modules failed"
     obs.cors_echo = _cors_echo(ari.url, timeout, obs.unavailable)
