@@ -96,6 +96,8 @@ def test_phone_calls_the_echo_and_hears_its_own_voice(lab):
     try:
         from_page(phone, "call", number="9002")
         wait_until(lambda: phone.state == "live", timeout=10)
+        phone.flush()
+        assert [job.name for job in phone.scheduler.jobs] == [f"the phone widget's audio [{phone.stream.name}]"]
         mic(phone, audio.tone(700, 1.0))
         # the tone comes back from the echo (a round trip of 20-40 ms; the page gets it a frame at a time)
         wait_until(lambda: audio.level_db(page.audio(0.6)) > -40

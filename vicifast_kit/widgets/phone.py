@@ -48,6 +48,7 @@ class Phone(AudioWidget):
         #: The phone's own channel in the lab (the Local channel's ;1 half, or the media channel when joined).
         self.channel: "Channel | None" = None
         self._tasks: list["Job"] = []          # dialling, and giving up on it (on the scheduler)
+        self._give_up: "Job | None" = None
         self._dialling: Any = None             # the subscription to the phone channel's answer or end
         # The client's close (and a kernel restart) hangs the phone up.
         self._cancel_on_close = ari.on_close(self.close)
@@ -79,14 +80,15 @@ class Phone(AudioWidget):
             ident = f"kit-phone-{uuid.uuid4().hex[:12]}"
             self.ari.context.events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
             self.channel = self.ari.handle("Channel", ident)
+            self._give_up = self.scheduler.call_later(self.patience + 5, self._no_answer,
+                                                      name=f"the phone's wait for {self.number}")
+            self._tasks.append(self._give_up)
             self._dialling = self.channel.on(("StasisStart", "ChannelDestroyed"), self._on_dialled)
             self.ari.channels.originate(endpoint=f"Local/{self.number}@inbound/n", app=self.ari.app,
                                         channel_id=ident, caller_id=self.caller_id, formats=CALL_FORMATS,
                                         timeout=max(1, int(self.patience)),
                                         variables={"VICIFAST_APP": self.app,
                                                    "TIMEOUT(absolute)": str(int(self.max_duration))})
-            self._tasks.append(self.scheduler.call_later(self.patience + 5, self._no_answer,
-                                                         name=f"the phone's wait for {self.number}"))
             if self.state != "ringing":       # hung up (or closed) while the request was on its way
                 self._hangup_channel()
         except Exception as e:          # one line in the widget (a bug is logged in full too)
@@ -95,6 +97,8 @@ class Phone(AudioWidget):
     def _on_dialled(self, ev: "Event") -> None:
         """The phone's channel was answered (StasisStart) or ended (dispatcher thread): on to the scheduler."""
         self._stop_dialling()
+        if self._give_up is not None:      # answered or ended: nothing to give up on any more
+            self._give_up.close()
         self._tasks.append(self.scheduler.call_soon(lambda: self._answered(ev), name=f"the phone's call to {self.number}"))
 
     def _answered(self, ev: "Event") -> None:
