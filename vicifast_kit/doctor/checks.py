@@ -304,7 +304,7 @@ def check_ami_rights(obs: Observations) -> Iterator[Finding | NotChecked]:
                           f"AMI user {name} may run {' and '.join(c for c in powerful if c != 'all') or 'all'} "
                           "actions from the network"
                           + (" (an ACL limits where from)" if user["acl"] else ""),
-                          f"AMI `manager show user {name}`: write perm: {','.join(user['write'])}; "
+                          f"AMI `manager show user {name}`: write perm: {', '.join(user['write'])}; "
                           f"ACL: {'yes' if user['acl'] else 'no'}; AMI answers beyond this machine",
                           f"manager.conf [{name}]: write = <only what it needs, without {', '.join(powerful)}>; "
                           "deny = 0.0.0.0/0.0.0.0 and permit = <its host>/255.255.255.255")

@@ -129,14 +129,15 @@ class Report:
     def _repr_html_(self) -> str:
         """Jupyter's view: the headline, a feature table, a findings table, what was not checked."""
         e = html.escape
-        cell = 'style="text-align:left;vertical-align:top;padding:2px 8px"'
+        cell = 'style="text-align:left;vertical-align:top;padding:2px 8px;overflow-wrap:anywhere;min-width:4em"'
         features = "".join(
             f"<tr><td {cell}>{e(f.name)}</td><td {cell}>{e(f.needs)}</td><td {cell}>{_here_html(f.here)}</td>"
             f"<td {cell}>{e(f.to_do)}</td><td {cell}>{e(f.used_by)}</td></tr>" for f in self.features)
         ordered = sorted(self.findings, key=lambda f: -SEVERITIES.index(f.severity))
         findings = "".join(
             f"<tr><td {cell}><b style=\"color:{_COLOURS[f.severity]}\">{e(f.severity)}</b></td><td {cell}>{e(f.title)}"
-            f"</td><td {cell}>{e(f.evidence)}</td><td {cell}><code>{e(f.change)}</code></td></tr>" for f in ordered)
+            f"</td><td {cell}>{e(f.evidence)}</td><td {cell}><code style=\"white-space:normal\">{e(f.change)}</code></td>"
+            "</tr>" for f in ordered)
         unchecked = "".join(f"<li>{e(item)}</li>" for item in self.not_checked)
         return (f"<div><p><b>{e(self.headline())}</b></p><p>What it offers</p>"
                 f"{_html_table(('feature', 'needs', 'here', 'what to do', 'used by'), features, cell)}"
