@@ -261,15 +261,20 @@ def stand_in_ari():
     server.close()
 
 
-def test_vk_doctor_reads_ari_and_ami_and_changes_nothing(stand_in_ari):
-    ami_server = ReplayAMI()
+def doctor_on_replay(stand_in_ari: FakeARI, user: str = "doctor", **replay) -> tuple[Report, ReplayAMI]:
+    """vk.doctor on the stand-in ARI and an AMI that replays the lab (replay's arguments change it); both closed after."""
+    ami_server = ReplayAMI(**replay)
     ari = connect_for_doctor(stand_in_ari.url, "vicifast", stand_in_ari.password)
     try:
-        with vk.ami.connect("127.0.0.1", ami_server.port, "doctor", "x") as ami:
-            report = vk.doctor(ari, ami)
+        with vk.ami.connect("127.0.0.1", ami_server.port, user, "x") as ami:
+            return vk.doctor(ari, ami), ami_server
     finally:
         ari.close()
         ami_server.close()
+
+
+def test_vk_doctor_reads_ari_and_ami_and_changes_nothing(stand_in_ari):
+    report, ami_server = doctor_on_replay(stand_in_ari)
     assert ids(report) == {"asterisk-version", "ari-shared-password"} and report.not_checked == ()
     assert {method for method, *_ in stand_in_ari.requests} == {"GET"}
     actions = {a["Action"] for a in ami_server.actions}
@@ -280,14 +285,7 @@ def test_vk_doctor_reads_ari_and_ami_and_changes_nothing(stand_in_ari):
 
 
 def test_an_ami_user_without_the_rights_is_named_in_what_was_not_checked(stand_in_ari):
-    ami_server = ReplayAMI(denied=("GetConfig",))
-    ari = connect_for_doctor(stand_in_ari.url, "vicifast", stand_in_ari.password)
-    try:
-        with vk.ami.connect("127.0.0.1", ami_server.port, "watcher", "x") as ami:
-            report = vk.doctor(ari, ami)
-    finally:
-        ari.close()
-        ami_server.close()
+    report, _ = doctor_on_replay(stand_in_ari, "watcher", denied=("GetConfig",))
     assert "the HTTP sessionlimit: AMI user watcher may not use GetConfig: its manager.conf section needs write = config" \
            " (the doctor only reads with it)" in report.not_checked
     assert "ari-shared-password" not in ids(report)
@@ -295,15 +293,8 @@ def test_an_ami_user_without_the_rights_is_named_in_what_was_not_checked(stand_i
 
 def test_ari_and_ami_of_two_different_servers_are_refused(stand_in_ari):
     other = LAB["core show settings"].replace("02:fc:00:00:00:01", "02:aa:00:00:00:99")
-    ami_server = ReplayAMI(outputs={"core show settings": other})
-    ari = connect_for_doctor(stand_in_ari.url, "vicifast", stand_in_ari.password)
-    try:
-        with vk.ami.connect("127.0.0.1", ami_server.port, "doctor", "x") as ami:
-            with pytest.raises(vk.SettingsError, match="two different Asterisks"):
-                vk.doctor(ari, ami)
-    finally:
-        ari.close()
-        ami_server.close()
+    with pytest.raises(vk.SettingsError, match="two different Asterisks"):
+        doctor_on_replay(stand_in_ari, outputs={"core show settings": other})
 
 
 # --- the command ------------------------------------------------------------------------------------
