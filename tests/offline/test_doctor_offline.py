@@ -37,7 +37,7 @@ def severity(report: Report, finding_id: str) -> str:
 def test_http_show_status_gives_where_http_listens_and_that_it_serves_ari():
     http = parse_http_status(LAB["http show status"])
     assert [(str(l), l.tls, l.loopback) for l in http.listeners] == [("127.0.0.1:8088", False, True)]
-    assert http.serves_ari and not http.serves_manager and http.restricted_paths == ()
+    assert "/ari/... => Asterisk RESTful API" in http.uris and not http.serves_manager and http.restricted_paths == ()
     both = parse_http_status(LAB["http show status"].replace(
         "Bound to 127.0.0.1:8088\n", "Bound to [::]:8088\n\nHTTPS Server Enabled and Bound to 0.0.0.0:8089\n"))
     assert [(l.address, l.port, l.tls, l.loopback) for l in both.listeners] == [("::", 8088, False, False),

@@ -6,7 +6,7 @@ Each check yields Findings, and NotChecked for what it could not decide (with wh
 |---|---|
 | ARI/HTTP beyond loopback, HTTP without TLS | AMI `http show status`; without AMI, the address the doctor reached ARI at |
 | allowed_origins open to any page | AMI `ari show status`; ARI's answer to a request from a made-up Origin |
-| sample, weak or shared passwords | ari.conf and manager.conf through AMI `GetConfig` (judged at once, never kept) |
+| sample, weak or shared passwords | ari.conf and manager.conf through AMI `GetConfig`, else the doctor's own logins (judged at once, never kept) |
 | no read-only ARI user | AMI `ari show users` |
 | a low HTTP sessionlimit | http.conf through AMI `GetConfig` |
 | AMI beyond loopback | AMI `manager show settings` (and `http show status` for AMI over HTTP) |
@@ -104,14 +104,20 @@ def ami_listeners(obs: Observations) -> list[Listener] | None:
     return None
 
 
+def web_manager(obs: Observations) -> list[Listener]:
+    """The HTTP(S) listeners beyond loopback that carry AMI (manager.conf webenabled), from `http show status`."""
+    http = obs.http
+    if http is None or not http.serves_manager:
+        return []
+    return [item for item in http.listeners if not item.loopback]
+
+
 def ami_exposed(obs: Observations) -> bool | None:
     """True when AMI is reachable beyond loopback (TCP, TLS or over HTTP), False when not, None when unknown."""
     found = ami_listeners(obs)
-    http = obs.http
-    web = bool(http and http.serves_manager and any(not item.loopback for item in http.listeners))
     if found is None:
-        return True if web else None
-    return web or any(not item.loopback for item in found)
+        return True if web_manager(obs) else None
+    return bool(web_manager(obs)) or any(not item.loopback for item in found)
 
 
 def check_http(obs: Observations) -> Iterator[Finding | NotChecked]:
@@ -257,9 +263,7 @@ def check_ami_exposure(obs: Observations) -> Iterator[Finding | NotChecked]:
     if obs.ami is None:
         yield obs.unchecked("where AMI listens", "manager show settings")
         return
-    found = ami_listeners(obs)
-    http = obs.http
-    web = [item for item in (http.listeners if http and http.serves_manager else ()) if not item.loopback]
+    found, web = ami_listeners(obs), web_manager(obs)
     if found is None and not web:
         yield obs.unchecked("where AMI listens", "manager show settings")
         return
@@ -267,10 +271,14 @@ def check_ami_exposure(obs: Observations) -> Iterator[Finding | NotChecked]:
     if not open_:
         return
     plain = [item for item in open_ if not item.tls]
-    evidence = "AMI `manager show settings`: " + "; ".join(
-        f"{'TLS' if item.tls else 'TCP'} on {_where(item)}" for item in (found or []))
+    source = ("AMI `manager show settings`" if "manager show settings" in obs.outputs
+              else "the doctor logged in to AMI")
+    parts = []
+    if found:
+        parts.append(f"{source}: " + "; ".join(f"{'TLS' if item.tls else 'TCP'} on {_where(item)}" for item in found))
     if web:
-        evidence += f"; AMI over HTTP (webenabled) on {', '.join(_where(item) for item in web)}"
+        parts.append(f"AMI over HTTP (webenabled, `http show status`) on {', '.join(map(_where, web))}")
+    evidence = "; ".join(parts)
     yield Finding("ami-beyond-loopback", "high" if plain else "medium",
                   "AMI answers beyond this machine" + (" without TLS: secrets and every call's events cross the network "
                                                        "readable" if plain else " (over TLS)"), evidence,

@@ -40,11 +40,6 @@ class HTTPStatus:
     restricted_paths: tuple[str, ...] = ()
 
     @property
-    def serves_ari(self) -> bool:
-        """True when ARI is among the enabled URIs."""
-        return any("RESTful" in uri or uri.split(" ")[0].rstrip(".").rstrip("/").endswith("/ari") for uri in self.uris)
-
-    @property
     def serves_manager(self) -> bool:
         """True when AMI over HTTP (manager.conf webenabled) is among the enabled URIs."""
         return any("Manager" in uri for uri in self.uris)
