@@ -25,6 +25,7 @@ from vicifast_kit.lab import rootfs
 
 ARI_USER, ARI_PASSWORD = "admin", "mysecret"            # the password of Asterisk's manager.conf.sample
 AMI_USER, AMI_SECRET = "admin", "1234"                  # the secret of Asterisk's users.conf.sample
+WATCHER, WATCHER_SECRET = "watcher", "a-long-secret-of-the-watcher"   # may neither run commands nor read files
 VICIFAST_KIT = Path(sys.executable).with_name("vicifast-kit")
 
 #: The unsafe files, over Debian's stock /etc/asterisk (everything else stays stock).
@@ -35,7 +36,8 @@ CONFIG = {
                  "[dashboard]\ntype = user\nread_only = no\npassword = dash1\n\n"
                  "[reports]\ntype = user\nread_only = no\npassword = dash1\n"),
     "manager.conf": ("[general]\nenabled = yes\nport = 5038\nbindaddr = 0.0.0.0\nwebenabled = yes\n\n"
-                     f"[{AMI_USER}]\nsecret = {AMI_SECRET}\nread = all\nwrite = all\n"),
+                     f"[{AMI_USER}]\nsecret = {AMI_SECRET}\nread = all\nwrite = all\n\n"
+                     f"[{WATCHER}]\nsecret = {WATCHER_SECRET}\nread = call\nwrite = originate\n"),
 }
 
 #: Run inside the new namespaces by `unshare`: the overlay, /proc, a /run of its own, Asterisk, then READY.

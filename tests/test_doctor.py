@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import vicifast_kit as vk
-from doctor_server import AMI_SECRET, AMI_USER, ARI_PASSWORD, can_run, unsafe_asterisk
+from doctor_server import AMI_SECRET, AMI_USER, ARI_PASSWORD, WATCHER, WATCHER_SECRET, can_run, unsafe_asterisk
 from vicifast_kit import settings
 from vicifast_kit.doctor import Report
 from vicifast_kit.doctor.command import connect_for_doctor
@@ -108,3 +108,13 @@ def test_a_wrong_ami_secret_is_one_line_naming_the_options(unsafe):
     run = unsafe.doctor("--ami-user", AMI_USER, "--ami-secret", "not-the-secret")
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "refused the login of user 'admin': check --ami-user and --ami-secret" in run.stderr
+
+
+def test_an_ami_user_that_may_not_read_is_named_with_the_right_it_lacks(unsafe):
+    report = Report.from_json(unsafe.doctor("--json", "--ami-user", WATCHER, "--ami-secret", WATCHER_SECRET).stdout)
+    assert report.server["ami"] == f"{WATCHER}@127.0.0.1:5038" and report.feature("AMI").here is True
+    assert "the HTTP sessionlimit: AMI user watcher may not use GetConfig: its manager.conf section needs write = " \
+           "config (the doctor only reads with it)" in report.not_checked
+    assert any(item.startswith("where AMI listens: AMI user watcher may not use Command: its manager.conf section "
+                               "needs write = command") for item in report.not_checked)
+    assert {f.id for f in report.findings} == {"asterisk-version", "ari-sample-password", "ari-any-origin"}

@@ -38,8 +38,6 @@ def gather(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: st
         obs.own_accounts["ARI"] = Account(ari.user, verdict(ari.user, ari_password))
     if ami is not None and ami_secret is not None:
         obs.own_accounts["AMI"] = Account(ami.user, verdict(ami.user, ami_secret))
-    if obs.modules is None:
-        obs.unavailable["modules"] = "ARI GET /asterisk/modules failed"
     obs.cors_echo = _cors_echo(ari.url, timeout, obs.unavailable)
     if ami is not None:
         _read_ami(ami, obs)
@@ -72,39 +70,45 @@ def _cors_echo(url: str, timeout: float, unavailable: dict[str, str]) -> str | N
 
 def _read_ami(ami: "AMIClient", obs: Observations) -> None:
     """The CLI commands, every AMI user's rights and the configuration files, into obs (reasons for what failed)."""
-    from ..ami import AMIActionFailed
-
     obs.ami = f"{ami.user}@{ami.host}:{ami.port}"
     for command in COMMANDS:
-        try:
-            obs.outputs[command] = ami.command(command)
-        except AMIActionFailed as error:
-            obs.unavailable[command] = _refused(ami.user, "Command", "command", error)
+        _command(ami, obs, command)
     _same_server(obs)
     for name in parse_manager_users(obs.outputs.get("manager show users", "")):
-        try:
-            obs.outputs[f"manager show user {name}"] = ami.command(f"manager show user {name}")
-        except AMIActionFailed as error:
-            obs.unavailable[f"manager show user {name}"] = _refused(ami.user, "Command", "command", error)
-    if obs.modules is None and "modules" in obs.unavailable:
-        try:
-            obs.modules = parse_module_show(ami.command("module show")) or None
-        except AMIActionFailed:
-            pass
-        else:
-            obs.unavailable.pop("modules", None)
+        _command(ami, obs, f"manager show user {name}")
+    if obs.modules is None and _command(ami, obs, "module show"):
+        obs.modules = parse_module_show(obs.outputs["module show"]) or None
     for filename in CONFIGS:
-        try:
-            sections = parse_getconfig(ami.action("GetConfig", filename=filename))
-        except AMIActionFailed as error:
-            obs.unavailable[filename] = _refused(ami.user, "GetConfig", "config", error)
-            continue
-        if filename == "http.conf":
-            obs.http_conf = sections
-        elif filename == "ari.conf":
-            obs.ari_accounts = ari_accounts(sections)
-        else:
-            obs.ami_accounts = ami_accounts(sections)
+        _config(ami, obs, filename)
+
+
+def _command(ami: "AMIClient", obs: Observations, command: str) -> bool:
+    """Run one CLI command over AMI into obs.outputs (or why not into obs.unavailable); True when it ran."""
+    from ..ami import AMIActionFailed
+
+    try:
+        obs.outputs[command] = ami.command(command)
+        return True
+    except AMIActionFailed as error:
+        obs.unavailable[command] = _refused(ami.user, "Command", "command", error)
+        return False
+
+
+def _config(ami: "AMIClient", obs: Observations, filename: str) -> None:
+    """Read one configuration file over AMI's GetConfig into obs: http.conf as it is, users with passwords judged."""
+    from ..ami import AMIActionFailed
+
+    try:
+        sections = parse_getconfig(ami.action("GetConfig", filename=filename))
+    except AMIActionFailed as error:
+        obs.unavailable[filename] = _refused(ami.user, "GetConfig", "config", error)
+        return
+    if filename == "http.conf":
+        obs.http_conf = sections
+    elif filename == "ari.conf":
+        obs.ari_accounts = ari_accounts(sections)
+    elif filename == "manager.conf":
+        obs.ami_accounts = ami_accounts(sections)
 
 
 def _refused(user: str, action: str, right: str, error: Exception) -> str:
