@@ -52,7 +52,7 @@ def diagnose(obs: Observations) -> Report:
                   tuple(dict.fromkeys(unchecked)))
 
 
-def examine(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+def examine(ari: ARIClient, ami: AMIClient | None = None, *, ari_password: str | None = None,
             ami_secret: str | None = None) -> Report:
     """What this server offers the kit and what it exposes, read through ARI (and AMI when given); changes nothing.
 
@@ -66,7 +66,7 @@ def examine(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: s
 class _Doctor(types.ModuleType):
     """This module, callable: ``vk.doctor(ari, ami)`` is ``vk.doctor.examine(ari, ami)``."""
 
-    def __call__(self, ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+    def __call__(self, ari: ARIClient, ami: AMIClient | None = None, *, ari_password: str | None = None,
                  ami_secret: str | None = None) -> Report:
         """What this server offers the kit and what it exposes (see vk.doctor.examine)."""
         __tracebackhide__ = True

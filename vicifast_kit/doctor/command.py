@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 from .. import settings
 from ..client import ARIClient, connect
 from ..errors import SettingsError
 from . import examine
+
+if TYPE_CHECKING:
+    from ..ami import AMIClient
 
 #: Where AMI listens when nothing says otherwise (Asterisk's own default).
 AMI_DEFAULT_PORT = 5038
@@ -98,7 +101,7 @@ def ami_settings(args: argparse.Namespace, ari_url: str) -> tuple[str, int, str,
     return host or urlsplit(ari_url).hostname or "127.0.0.1", port or AMI_DEFAULT_PORT, user, secret
 
 
-def _login(args: argparse.Namespace, host: str, port: int, user: str, secret: str):
+def _login(args: argparse.Namespace, host: str, port: int, user: str, secret: str) -> AMIClient:
     """An AMI session for the doctor; for an AMI other than the lab's, errors name the options, not the lab."""
     from ..ami import AMIClient, AMILoginRefused, AMIUnreachable
 

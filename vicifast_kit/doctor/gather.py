@@ -29,7 +29,7 @@ COMMANDS = ("core show settings", "http show status", "ari show status", "ari sh
 CONFIGS = ("http.conf", "ari.conf", "manager.conf")
 
 
-def gather(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: str | None = None,
+def gather(ari: ARIClient, ami: AMIClient | None = None, *, ari_password: str | None = None,
            ami_secret: str | None = None, timeout: float = 5.0) -> Observations:
     """Read what the doctor judges from ARI and, when given, AMI; changes nothing. Passwords given are judged, not kept."""
     obs = Observations(url=ari.url, ari_user=ari.user, info=ari.request("GET", "/asterisk/info"),
@@ -44,7 +44,7 @@ def gather(ari: "ARIClient", ami: "AMIClient | None" = None, *, ari_password: st
     return obs
 
 
-def _modules(ari: "ARIClient") -> dict[str, str] | None:
+def _modules(ari: ARIClient) -> dict[str, str] | None:
     """The loaded modules (file name -> status) from ARI GET /asterisk/modules; None if ARI refuses."""
     try:
         return {module["name"]: module.get("status", "") for module in ari.request("GET", "/asterisk/modules")}
@@ -68,7 +68,7 @@ def _cors_echo(url: str, timeout: float, unavailable: dict[str, str]) -> str | N
     return reply.headers.get("Access-Control-Allow-Origin", "")
 
 
-def _read_ami(ami: "AMIClient", obs: Observations) -> None:
+def _read_ami(ami: AMIClient, obs: Observations) -> None:
     """The CLI commands, every AMI user's rights and the configuration files, into obs (reasons for what failed)."""
     obs.ami = f"{ami.user}@{ami.host}:{ami.port}"
     for command in COMMANDS:
@@ -82,7 +82,7 @@ def _read_ami(ami: "AMIClient", obs: Observations) -> None:
         _config(ami, obs, filename)
 
 
-def _command(ami: "AMIClient", obs: Observations, command: str) -> bool:
+def _command(ami: AMIClient, obs: Observations, command: str) -> bool:
     """Run one CLI command over AMI into obs.outputs (or why not into obs.unavailable); True when it ran."""
     from ..ami import AMIActionFailed
 
@@ -94,7 +94,7 @@ def _command(ami: "AMIClient", obs: Observations, command: str) -> bool:
         return False
 
 
-def _config(ami: "AMIClient", obs: Observations, filename: str) -> None:
+def _config(ami: AMIClient, obs: Observations, filename: str) -> None:
     """Read one configuration file over AMI's GetConfig into obs: http.conf as it is, users with passwords judged."""
     from ..ami import AMIActionFailed
 
