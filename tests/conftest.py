@@ -103,10 +103,10 @@ def _restarts(item) -> bool:
     return item.get_closest_marker("restarts_lab") is not None
 
 
-@pytest.hookimpl(tryfirst=True)     # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)     # the markers are there for -m and for the other plugins' hooks
 def pytest_collection_modifyitems(items):
-    """Each test gets its markers and xdist group; tests that stop or restart the lab run last, so the others see
-    a steady lab; the longest kinds come first (in parallel, they start at once)."""
+    """Each test gets its markers; a group's tests stay together, the longest kinds first (in parallel they start
+    at once: the scheduler hands the groups out in this order); tests that restart the lab run last."""
     for item in items:
         for name in _markers_for(item):
             if item.get_closest_marker(name) is None:
