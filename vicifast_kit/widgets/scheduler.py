@@ -27,7 +27,7 @@ and 7.0.1; ``tests/test_widgets_browser.py`` keeps checking it):
   id, not by parent, so that is right for background updates; nothing needs setting. ipykernel
   7.0.0 and 7.0.1 had no such fallback: every comm message from a background thread, and from a
   callback on the kernel's own loop too, raised ``LookupError`` (ipykernel#1450, ipywidgets#4001),
-  so no live widget works on those two versions.
+  so no live widget works on those two versions (the first widget made there says so in a warning).
 """
 
 from __future__ import annotations
