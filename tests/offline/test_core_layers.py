@@ -24,7 +24,7 @@ REPO = PACKAGE.parent
 #: The core: what every feature builds on. It imports no feature.
 CORE = ["__init__", "settings", "errors", "description", "handles", "events", "event_websocket", "transport",
         "contracts", "client", "causes", "operations", "wire"]
-FEATURES = {"lab", "widgets", "media", "push", "voice", "audio", "ami", "numpy", "ipywidgets", "anywidget",
+FEATURES = {"lab", "widgets", "media", "push", "voice", "audio", "ami", "doctor", "numpy", "ipywidgets", "anywidget",
             "websockets", "pocketsphinx"}
 #: The only places the core reaches a feature: the feature's own entry point, imported when first used.
 ENTRY_POINTS = {
@@ -80,7 +80,7 @@ def test_import_vicifast_kit_loads_only_the_core():
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('numpy', 'ipywidgets', 'anywidget', 'websockets', 'pocketsphinx', 'IPython') "
             "or m.startswith(('vicifast_kit.lab', 'vicifast_kit.widgets', 'vicifast_kit.media', 'vicifast_kit.push', "
-            "'vicifast_kit.voice', 'vicifast_kit.audio', 'vicifast_kit.ami')))))\n")
+            "'vicifast_kit.voice', 'vicifast_kit.audio', 'vicifast_kit.ami', 'vicifast_kit.doctor')))))\n")
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout)
     assert loaded == []
