@@ -257,7 +257,8 @@ class Playback(Handle, PlaybackOperations):
 def _recording_audio(handle: Handle, title: str | None) -> "Audio":
     from .audio import recording_audio
     name = handle.raw.get("name", "")
-    data = handle.client.request("GET", f"/recordings/stored/{name}/file")
+    with via("audio"):
+        data = handle.client.request("GET", f"/recordings/stored/{name}/file")
     return recording_audio(data, handle.raw.get("format", "wav"), title=name if title is None else title)
 
 
@@ -267,7 +268,7 @@ class LiveRecording(Handle, LiveRecordingOperations):
     _repr_fields = ("format", "state")
 
     def audio(self, *, title: str | None = None) -> "Audio":
-        """The finished recording as audio that Jupyter plays inline (also .rms(), .dominant_frequency(), .save())."""
+        """Kit helper (GET /recordings/stored/{name}/file): the finished recording as audio Jupyter plays (.rms(), .save())."""
         return _recording_audio(self, title)
 
 
@@ -277,7 +278,7 @@ class StoredRecording(Handle, StoredRecordingOperations):
     _repr_fields = ("format",)
 
     def audio(self, *, title: str | None = None) -> "Audio":
-        """This recording as audio that Jupyter plays inline (also .rms(), .dominant_frequency(), .save())."""
+        """Kit helper (GET /recordings/stored/{name}/file): this recording as audio Jupyter plays (.rms(), .save())."""
         return _recording_audio(self, title)
 
     def _repr_html_(self) -> str:

@@ -118,7 +118,8 @@ def test_what_a_kit_helper_did_says_so(ari):
 
 def test_every_kit_helper_says_so_first_in_its_docstring():
     helpers = [vk.Channel.collect_digits, vk.Channel.media, vk.Channel.listen, vk.Bridge.media, vk.Handle.wait_for,
-               vk.ARIClient.wait_for, vk.lab.simulate_caller]
+               vk.ARIClient.wait_for, vk.lab.simulate_caller, vk.voice.talk_detect, vk.voice.stop_talk_detect,
+               vk.voice.take_turn, vk.voice.route, vk.LiveRecording.audio, vk.StoredRecording.audio]
     for fn in helpers:
         assert fn.__doc__.startswith("Kit helper"), fn
 

@@ -40,9 +40,9 @@ def route(call: "Channel", stream: "MediaStream", *, speak: Callable[[str, int],
           recognise: Callable[..., Recognised] = recognise, intents: dict[str, list[str]] | None = None,
           keys: dict[str, str] | None = None, greeting: str = GREETING, retry: str = RETRY, tries: int = 2,
           timeout: float = 6.0) -> Routing:
-    """Greet the caller, hear what they want (speech or a key), ask again if not understood; the intent found.
+    """Kit helper (take_turn over and over): greet the caller, hear what they want (speech or a key); the intent found.
 
-    Needs talk_detect(call) first. `speak` and `recognise` are plain functions: pass your own service's.
+    Asks again if not understood. Needs talk_detect(call) first. `speak` and `recognise` are plain functions: pass your own service's.
     """
     intents = INTENTS if intents is None else intents
     keys = KEYS if keys is None else keys

@@ -12,20 +12,24 @@ import numpy as np
 from .. import audio
 from ..errors import Conflict, NotFound
 
+from ..wire import via
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..handles import Channel
     from ..media.stream import MediaStream
 
 
 def talk_detect(call: "Channel", silence_ms: int = 800) -> None:
-    """Ask Asterisk to report the caller's talking (ChannelTalkingStarted/Finished) after `silence_ms` of quiet."""
-    call.set_channel_var(variable="TALK_DETECT(set)", value=str(int(silence_ms)))
+    """Kit helper (POST /channels/{id}/variable TALK_DETECT(set)): Asterisk then sends ChannelTalkingStarted/Finished."""
+    with via("talk_detect"):
+        call.set_channel_var(variable="TALK_DETECT(set)", value=str(int(silence_ms)))
 
 
 def stop_talk_detect(call: "Channel") -> None:
-    """Stop Asterisk's talk detection on the call (a call that has ended is fine)."""
+    """Kit helper (POST /channels/{id}/variable TALK_DETECT(remove)): stop talk detection (an ended call is fine)."""
     try:
-        call.set_channel_var(variable="TALK_DETECT(remove)", value="")
+        with via("stop_talk_detect"):
+            call.set_channel_var(variable="TALK_DETECT(remove)", value="")
     except (NotFound, Conflict):    # the call has ended (404) or left the app (409): nothing detects any more
         pass
 
@@ -71,9 +75,10 @@ _TURN_EVENTS = ["ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelDtmfR
 
 def take_turn(call: "Channel", stream: "MediaStream", prompt: bytes = b"", *, timeout: float = 8.0,
               max_speech: float = 6.0, preroll: float = 0.4, max_digits: int = 1) -> Turn:
-    """Say `prompt`, then listen until the caller has spoken (Asterisk's talk detection) or pressed a key.
+    """Kit helper (media frames, ChannelTalking* and ChannelDtmfReceived events): say `prompt`, listen for the caller's turn.
 
-    Needs talk_detect(call) first. If the caller starts talking or presses a key while the prompt plays,
+    Speaks and listens on `stream` and waits until the caller has spoken (Asterisk's talk detection)
+    or pressed a key. Needs talk_detect(call) first. If the caller starts talking or presses a key while the prompt plays,
     the prompt is cut at once (stream.flush(): barge-in). Returns after ChannelTalkingFinished, after
     `max_speech` s of talking, after `max_digits` keys, or after `timeout` s (counted from the end of the
     prompt) with nothing said.
