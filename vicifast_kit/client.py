@@ -404,7 +404,7 @@ class ARIClient(_Operations):
             return None
         ident = str(id_of(channel_id))
         ended, cause = self._events.ended(ident)
-        if cause is None and self._ownership.owns("channel", ident):
+        if not ended and self._ownership.owns("channel", ident):
             # ARI's answer can come before the hang-up's events: wait a moment for them, for the cause.
             ended, cause = self._events.wait_ended(ident, timeout=1.0)
         if not ended and "channel not found" not in error.message.lower():

@@ -298,14 +298,14 @@ class EventHub:
         return False, None
 
     def wait_ended(self, channel_id: str, timeout: float = 1.0) -> tuple[bool, int | None]:
-        """As ended(), after waiting up to timeout s for the channel's hang-up cause to be seen."""
+        """As ended(), after waiting up to timeout s for the channel's end (a hang-up or leaving the app) to be seen."""
         deadline = time.monotonic() + timeout
         waiter = (frozenset(("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")), ("channel", channel_id),
                   threading.Condition(self._lock))
         with self._lock:
             self._waiters.append(waiter)
             try:
-                while self._ended.get(channel_id) is None and not self._closed:
+                while channel_id not in self._ended and not self._closed:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
