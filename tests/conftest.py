@@ -12,8 +12,9 @@ So ``pytest -m "not docker"``, ``pytest -m browser``, ``pytest -m "lab and not n
 repository's root (the markers of the notebooks' cells are set here, so name no path or name both
 ``tests`` and ``notebooks``).
 
-In parallel (pytest-xdist, ``-n 2 --dist loadgroup``, as scripts/test runs them) a file runs whole in one
-worker, and files that use one lab-wide thing (SHARED) run one after the other in the same worker.
+In parallel (pytest-xdist, ``-n 3 --dist loadgroup``, as scripts/test runs all but the browser and
+restarts_lab tests) a file runs whole in one worker, and files that use one lab-wide thing (SHARED) run one
+after the other in the same worker.
 """
 
 from pathlib import Path
