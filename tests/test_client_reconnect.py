@@ -31,6 +31,7 @@ def test_reconnect_after_the_lab_restarts(caplog):
             assert ari.wait_for("WebSocketReconnected", timeout=5).local
             messages = " ".join(r.getMessage() for r in caplog.records)
             assert "lost" in messages and "reconnected" in messages
+            ari.flush()                      # the handler runs on the dispatcher: it has seen both now
             assert states[:2] == ["WebSocketDisconnected", "WebSocketReconnected"]
             # The app is registered again: a call reaches it and can be answered and collected.
             assert ari.app in [a.name for a in ari.applications.list()]
