@@ -43,7 +43,7 @@ def mic(widget, pcm: bytes) -> None:
     for n, i in enumerate(range(0, len(pcm), 640)):
         widget._on_page_message(widget, {"t": "mic"}, [memoryview(pcm[i:i + 640])])
         # a real-time source: the Phone keeps a live source's delay short by dropping what comes early
-        time.sleep(max(0.0, start + (n + 1) * 0.02 - time.monotonic()))
+        time.sleep(max(0.0, start + (n + 1) * 0.02 - time.monotonic()))   # a microphone's pace: a frame every 20 ms
 
 
 def test_a_microphone_never_piles_up_delay_in_asterisk(lab):

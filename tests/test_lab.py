@@ -13,6 +13,8 @@ import websocket
 
 from vicifast_kit.lab import probes
 
+from client_helpers import eventually
+
 
 class AppEvents:
     """A plain websocket that registers a Stasis app and queues its events."""
@@ -134,10 +136,8 @@ def test_a_phone_registers_with_its_password_and_shows_online_in_ari(lab_setting
         assert phone.register(expires=60) == 200
         assert ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] == "online"
         assert phone.register(expires=0) == 200          # unregister
-        deadline = time.monotonic() + 5
-        while ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] != "offline":
-            assert time.monotonic() < deadline, "6001 stayed online after unregistering"
-            time.sleep(0.1)
+        eventually(lambda: ari(lab_settings, "GET", "/endpoints/PJSIP/6001").json()["state"] == "offline",
+                   5, "6001 to go offline after unregistering")
     finally:
         phone.close()
         intruder.close()
@@ -215,10 +215,7 @@ def test_inbound_calls_reach_the_app_chosen_per_call_with_dtmf_in_order(lab_sett
 def test_a_call_to_an_app_nobody_runs_is_logged_and_ends(lab_settings, app_name):
     s = lab_settings
     caller = simulated_call(s, app_name + "-absent", duration=20)
-    deadline = time.monotonic() + 15
-    while caller in channel_ids(s) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert caller not in channel_ids(s)
+    eventually(lambda: caller not in channel_ids(s), 15, "the call to an absent app to end")
     from vicifast_kit import lab
 
     # other calls in the lab log too (a simulated caller's room noise: ten lines a second)
@@ -245,13 +242,9 @@ def test_a_confbridge_call_joins_a_conference_seen_as_a_bridge(lab_settings):
     s = lab_settings
     caller = simulated_call(s, "unused", number="8123", duration=15)
     try:
-        deadline = time.monotonic() + 10
-        conference = None
-        while conference is None and time.monotonic() < deadline:
-            bridges = ari(s, "GET", "/bridges").json()
-            conference = next((b for b in bridges if b.get("name") == "8123" and b["channels"]), None)
-            time.sleep(0.2)
-        assert conference is not None, "no ConfBridge bridge named 8123 with a member"
+        conference = eventually(lambda: next((b for b in ari(s, "GET", "/bridges").json()
+                                              if b.get("name") == "8123" and b["channels"]), None),
+                                10, "a ConfBridge bridge named 8123 with a member")
         assert conference["technology"] == "softmix"
         assert conference["creator"] == "ConfBridge"
     finally:
@@ -266,13 +259,13 @@ def test_echo_test_and_music_on_hold_extensions(lab_settings, number, context, a
     s = lab_settings
     caller = simulated_call(s, "unused", number=number, duration=15)
     try:
-        deadline = time.monotonic() + 10
         seen = []
-        while not (seen and seen[-1]["app_name"] in applications) and time.monotonic() < deadline:
-            seen += [c["dialplan"] for c in ari(s, "GET", "/channels").json()
-                     if c["name"].startswith(f"Local/{number}@inbound") and c["name"].endswith(";2")]
-            time.sleep(0.2)
-        assert seen, f"the call to {number} never arrived"
+
+        def arrived() -> bool:
+            seen.extend(c["dialplan"] for c in ari(s, "GET", "/channels").json()
+                        if c["name"].startswith(f"Local/{number}@inbound") and c["name"].endswith(";2"))
+            return bool(seen) and seen[-1]["app_name"] in applications
+        eventually(arrived, 10, f"the call to {number} to reach an application")
         assert seen[-1]["context"] == context
         assert seen[-1]["app_name"] in applications
     finally:

@@ -8,12 +8,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
 from vicifast_kit import cli, lab, settings
 from vicifast_kit.lab import docker, rootfs
+
+from client_helpers import eventually
 
 pytestmark = pytest.mark.restarts_lab
 QUIET = {"progress": lambda line: None}
@@ -101,10 +102,7 @@ def test_up_copes_with_a_lab_that_was_killed(backend):
         # What a killed chroot lab of another kind leaves behind: /proc mounted inside the root.
         subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
         assert rootfs.mounts_under(root)
-        deadline = time.monotonic() + 5
-        while lab_instances(backend) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert lab_instances(backend) == []
+        eventually(lambda: lab_instances(backend) == [], 5, "the killed lab's processes to be gone")
     else:
         # A killed container stays, stopped (the engine restarts it only after its own restart).
         assert subprocess.run(["docker", "kill", *lab_instances(backend)], capture_output=True).returncode == 0

@@ -10,15 +10,12 @@ import requests
 import vicifast_kit as vk
 from vicifast_kit import push
 
+from client_helpers import eventually
+
 
 def _gone(ari, ids, timeout=10.0):
-    """True once none of the channels ids is left in the lab."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not {c.id for c in ari.channels.list()} & set(ids):
-            return True
-        time.sleep(0.1)
-    return False
+    """True once none of the channels ids is left in the lab (the test fails after timeout s)."""
+    return eventually(lambda: not {c.id for c in ari.channels.list()} & set(ids), timeout, f"channels {ids} to end")
 
 
 @pytest.fixture
@@ -86,9 +83,7 @@ def test_a_call_gets_its_own_websocket():
             start.channel.answer()
             start.channel.hangup()
             assert call.wait_for("StasisEnd", timeout=5)
-            deadline = time.monotonic() + 10
-            while not call.ended and time.monotonic() < deadline:   # Asterisk closes it ~3 s after
-                time.sleep(0.1)
+            eventually(lambda: call.ended, 10, "Asterisk to close the call's websocket (about 3 s after)")
             assert call.ended and not call.connected
             assert len(server.calls) == 1
             assert _gone(placer, [start.channel.id, caller.id])

@@ -23,7 +23,7 @@ def record(lab, ch, seconds: float = 1.5) -> tuple[bytes, int]:
     try:
         rec = ch.record(name=name, format="wav")
         assert rec.wait_for("RecordingStarted", timeout=5)
-        time.sleep(seconds)
+        time.sleep(seconds)                 # the recording's length: the caller is heard for that long
         rec.stop()
         assert rec.wait_for("RecordingFinished", timeout=5)
         return audio.read_wav(lab.ari.recordings.get_stored_file(name))

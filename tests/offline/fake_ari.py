@@ -144,7 +144,7 @@ class FakeARI:
                 token = base64.b64encode(f"vicifast:{fake.password}".encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {token}":
                     return self._send(401, {"message": "Authentication required"})
-                time.sleep(fake.slow.get((self.command, parts.path), 0))
+                time.sleep(fake.slow.get((self.command, parts.path), 0))   # a slow server, when a test asks for one
                 if parts.path == "/ari/api-docs/resources.json":
                     return self._send(200, INDEX)
                 if parts.path.startswith("/ari/api-docs/"):

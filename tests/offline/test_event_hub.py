@@ -157,7 +157,7 @@ def test_close_wakes_waiters_with_client_closed(hub):
 
     t = threading.Thread(target=wait, name="test-waiter")
     t.start()
-    time.sleep(0.1)
+    time.sleep(0.1)                 # let the waiter start waiting (closing first would be another test)
     hub.close()
     t.join(5)
     assert len(errors) == 1 and not hub._thread.is_alive()

@@ -11,6 +11,8 @@ from websockets.sync.server import serve
 
 from vicifast_kit.event_websocket import EventWebSocket
 
+from client_helpers import eventually
+
 
 class _Server:
     """Accepts websockets on a random port; each connection gets `messages`, then is closed."""
@@ -30,7 +32,7 @@ class _Server:
         try:
             for message in self.messages:
                 connection.send(json.dumps(message))
-            time.sleep(0.2)
+            time.sleep(0.2)         # a server that keeps the connection a moment, then drops it (the drop is the test)
             connection.close()
         finally:
             self.active -= 1
@@ -39,9 +41,7 @@ class _Server:
         """Stop, and wait until every connection is closed (no socket closes later, in another test)."""
         self.server.shutdown()
         self.thread.join(5)
-        deadline = time.monotonic() + 5
-        while self.active and time.monotonic() < deadline:
-            time.sleep(0.01)
+        eventually(lambda: not self.active, 5, "the stand-in server's connections to close")
         import gc
         gc.collect()                  # the server's selector and wake-up socket go now, not in a later test
 
@@ -77,9 +77,7 @@ def test_with_reconnect_a_drop_is_followed_by_a_new_connection(server):
     events, states = [], []
     stream = _stream(server, True, events, states)
     stream.start(*stream.start_args)
-    deadline = time.monotonic() + 5
-    while states[:2] != [False, True] and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: states[:2] == [False, True], 5, "a drop, then a new connection")
     assert states[:2] == [False, True] and stream.state == "connected" and stream.reconnects >= 1
     stream.close()
     assert not stream._thread.is_alive() and len(events) >= 2
