@@ -304,7 +304,7 @@ class ARIClient(_Operations):
 
     def wire(self, limit: int = 2000) -> Wire:
         """Record what this client sends and receives, as ARI carries it: ``with ari.wire() as w: ...``, then ``w.curl()``."""
-        wire = Wire(self, limit)
+        wire = Wire(self, limit, on_stop=self._stop_wire)
         self._wires = self._wires + [wire]
         self._events.on_take = self._taken
         return wire

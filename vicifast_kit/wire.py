@@ -103,9 +103,11 @@ def _clock(seconds: float) -> str:
 class Wire:
     """A recording of one client's traffic (see the module's docstring); the newest ``limit`` entries are kept."""
 
-    def __init__(self, client: "ARIClient", limit: int = 2000) -> None:
+    def __init__(self, client: "ARIClient", limit: int = 2000,
+                 on_stop: Callable[["Wire"], Any] | None = None) -> None:
         self.client = client
         self.limit = limit
+        self._on_stop = on_stop          # the client's way to stop feeding this recording
         self._entries: collections.deque = collections.deque(maxlen=limit)
         self._by_seq: dict[int, dict] = {}
         self._lock = threading.Lock()
@@ -243,7 +245,8 @@ class Wire:
     # --- lifetime ---------------------------------------------------------------------------------
     def stop(self) -> "Wire":
         """Stop recording (what was recorded stays)."""
-        self.client._stop_wire(self)
+        if self._on_stop is not None:
+            self._on_stop(self)
         if self.stopped is None:
             self.stopped = time.time()
         return self
