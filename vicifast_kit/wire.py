@@ -132,8 +132,7 @@ class Wire:
             self._entries.append(entry)
             if entry.get("seq") is not None:
                 self._by_seq[entry["seq"]] = entry
-        for watcher in self._watchers:           # cheap and on the caller's thread (the reader's, for events)
-            watcher()
+        self._changed()
         if log.isEnabledFor(logging.DEBUG):      # masked, never the raw entry (a request: as it leaves)
             log.debug("wire %s", json.dumps(self._masked(entry), default=str)[:2000])
 
@@ -153,14 +152,19 @@ class Wire:
             entry["response"] = f"<{len(answer)} bytes>" if isinstance(answer, bytes) else answer
             entry["ms"] = round(seconds * 1000, 1)
             entry["status"] = status
+        self._changed()
 
     def record_event(self, raw: dict, seq: int, received: float) -> None:
         """File one event as it arrived (on the reader's thread: only an append; masked when read); seq is the hub's number."""
         self._add({"kind": "event", "time": received, "t": round(received - self.started, 3),
                    "type": raw.get("type", ""), "json": raw, "seq": seq, "via": None})
 
+    def _changed(self) -> None:
+        for watcher in self._watchers:           # cheap and on the caller's thread (the reader's, for events)
+            watcher()
+
     def watch(self, fn: Callable[[], Any]) -> Callable[[], None]:
-        """Call fn() (no arguments; it must be cheap: it runs on the reader's thread) after each new entry; returns the remover."""
+        """Call fn() (no arguments; it must be cheap: it runs on the reader's thread) after each new or completed entry; returns the remover."""
         self._watchers = self._watchers + [fn]
 
         def remove() -> None:
@@ -171,8 +175,10 @@ class Wire:
         """A kit helper used this event (e.g. collect_digits took a ChannelDtmfReceived)."""
         with self._lock:
             entry = self._by_seq.get(seq)
-            if entry is not None and entry["via"] is None:
-                entry["via"] = helper
+            if entry is None or entry["via"] is not None:
+                return
+            entry["via"] = helper
+        self._changed()
 
     # --- what it recorded -------------------------------------------------------------------------
     def _masked(self, entry: dict) -> dict:

@@ -137,3 +137,14 @@ def test_no_open_wire_costs_nothing_but_a_check(ari):
     w.stop()
     assert ari._wires == [] and ari.context.events.on_take is None
     assert isinstance(w, Wire) and wire_module.current_via() is None
+
+
+def test_watchers_hear_of_new_entries_answers_and_helpers(ari):
+    """A widget re-renders when an entry arrives and again when it is completed (its answer, the helper that took it)."""
+    with ari.wire() as w:
+        calls = []
+        w.watch(lambda: calls.append(w.entries[-1].get("status") or w.entries[-1].get("via")))
+        ari.channels.list()                                    # begun (None), then answered (200)
+        ari._deliver({"type": "ChannelDtmfReceived", "digit": "1", "channel": {"id": "c1", "name": "x"}})
+        ari.handle("channel", "c1").collect_digits(max_digits=1, timeout=1)    # taken by a helper
+    assert calls == [None, 200, None, "collect_digits"]
