@@ -69,12 +69,15 @@ def register_secret(value: str | None) -> None:
 
 def mask(value: Any, secrets: frozenset[str] | set[str] = frozenset()) -> Any:
     """A copy of a JSON value with every secret masked: values of secret-named keys, and known secret strings."""
-    known = secrets | _SECRETS
+    return _mask(value, secrets | _SECRETS)
+
+
+def _mask(value: Any, known: frozenset[str] | set[str]) -> Any:
     if isinstance(value, dict):
         return {k: MASK if isinstance(k, str) and SECRET_NAMES.search(k) and v not in (None, "")
-                else mask(v, secrets) for k, v in value.items()}
+                else _mask(v, known) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask(v, secrets) for v in value]
+        return [_mask(v, known) for v in value]
     if isinstance(value, str):
         for secret in known:
             if secret in value:

@@ -75,8 +75,12 @@ class Wire(LiveWidget):
 
     def snapshot(self) -> list[dict]:
         """The entries shown (after the filters; frozen while paused), newest first, as ``w.entries`` has them."""
+        return self._shown(self.recording.entries)
+
+    def _shown(self, every: list[dict]) -> list[dict]:
+        """The filtered view of `every` (the recording read once, masked), or of the frozen entries while paused."""
         with self._lock:
-            entries = self._frozen if self._frozen is not None else self.recording.entries
+            entries = self._frozen if self._frozen is not None else every
         kind, channel = self.type_filter.value, self.channel_filter.value.strip()
         out = []
         for e in reversed(entries):
@@ -107,9 +111,9 @@ class Wire(LiveWidget):
                 "status": status, "ms": ms, "via": helper, "json": text}
 
     def render(self) -> bool:
-        shown = self.snapshot()[:self.show]
+        every = self.recording.entries         # read (and masked) once a render, not once per use
+        shown = self._shown(every)[:self.show]
         rows = [self._row(e) for e in shown]
-        every = self.recording.entries
         types = sorted({e["type"] for e in every if e["kind"] == "event"} | ({self.type_filter.value} - {ALL, REQUESTS}))
         changed = set_options(self.type_filter, [("Everything", ALL), ("Requests only", REQUESTS)]
                               + [(t, t) for t in types], ALL)
