@@ -31,7 +31,7 @@ from vicifast_kit.lab import rootfs
 
 DEFAULT_ROOT = rootfs.cache_dir() / "bench-rootfs"
 CONF = "/etc/vicifast-asterisk/asterisk.conf"
-PORT_NAMES = ("ARI_PORT", "AMI_PORT", "SIP_PORT", "RTP_START", "RTP_END")
+PORT_NAMES = ("ARI_PORT", "AMI_PORT", "SIP_PORT", "RTP_START", "RTP_END", "PUSH_PORT")
 
 
 def values(offset: int) -> dict[str, str]:

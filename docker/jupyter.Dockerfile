@@ -29,6 +29,8 @@ COPY pyproject.toml /opt/vicifast-kit/
 RUN mkdir /opt/vicifast-kit/vicifast_kit && touch /opt/vicifast-kit/README.md /opt/vicifast-kit/vicifast_kit/__init__.py \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps -e /opt/vicifast-kit
 COPY docker/lab.env docker/packages.txt /opt/vicifast-kit/docker/
+# The lab's configuration templates: notebook 10 shows its outbound-websocket sections.
+COPY docker/asterisk /opt/vicifast-kit/docker/asterisk
 COPY vicifast_kit /opt/vicifast-kit/vicifast_kit
 ENV PATH=/opt/venv/bin:$PATH
 USER jovyan

@@ -8,7 +8,18 @@ set -eu
 
 src=${LAB_CONFIG_SRC:-/opt/vicifast/asterisk}
 dst=/etc/vicifast-asterisk
-names="LAB_BIND ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_PORT SIP_PASSWORD PUSH_PASSWORD RTP_START RTP_END"
+names="LAB_BIND ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_PORT SIP_PASSWORD PUSH_PASSWORD RTP_START RTP_END PUSH_URI"
+
+# Where the outbound websockets (websocket_client.conf) reach the kit's push server: PUSH_URI, else the
+# kit on this machine, ws://PUSH_HOST:PUSH_PORT (127.0.0.1 for an empty or wildcard PUSH_HOST). The same
+# rule as vicifast_kit/push/config.py's lab_uri(); compose.yaml sets PUSH_URI for the Docker lab.
+if [ -z "${PUSH_URI:-}" ]; then
+    push_host=${PUSH_HOST:-127.0.0.1}
+    case "$push_host" in 0.0.0.0|::) push_host=127.0.0.1 ;; *:*) push_host="[$push_host]" ;; esac
+    PUSH_URI="ws://$push_host:${PUSH_PORT:-8790}"
+fi
+PUSH_URI=${PUSH_URI%/}
+export PUSH_URI
 
 script=""
 for name in $names; do
@@ -21,6 +32,16 @@ for name in $names; do
     value=$(printf '%s' "$value" | sed -e 's/[\\&|]/\\&/g')
     script="${script}s|@${name}@|${value}|g;"
 done
+
+# VICIFAST_RENDER_ONLY=DIR: render the configuration into DIR and stop (the offline tests check it).
+if [ -n "${VICIFAST_RENDER_ONLY:-}" ]; then
+    dst=$VICIFAST_RENDER_ONLY
+    mkdir -p "$dst"
+    for file in "$src"/*.conf; do
+        sed -e "$script" "$file" > "$dst/$(basename "$file")"
+    done
+    exit 0
+fi
 
 rm -rf "$dst"
 mkdir -p "$dst"

@@ -47,6 +47,31 @@ def test_asterisk_connects_out_and_pushes_a_calls_events(pushed):
     assert _gone(ari, [ch.id, caller.id])
 
 
+def test_the_kit_tells_the_address_and_lines_the_labs_asterisk_really_uses(pushed):
+    # What the kit says Asterisk must be given (repr, asterisk_config) is what the lab rendered from the
+    # same settings (PUSH_URI/PUSH_PORT) and Asterisk connects to.
+    ari = pushed
+    listed = {line.split()[0]: line.split()[-1] for line in vk.lab.cli("ari show outbound-websockets").splitlines()
+              if line.startswith("vicifast-")}
+    assert listed["vicifast-push"] == ari.url_pushed and ari.url_pushed in repr(ari)
+    assert ari.url_pushed == push.config.load().url(push.PUSH_PATH)
+    lines = ari.asterisk_config()
+    assert f"uri = {ari.url_pushed}\n" in lines and "apps = vicifast-push" in lines and "password = ********" in lines
+    assert vk.settings.load().push_password not in lines
+    with push.PerCallServer() as server:
+        assert listed["vicifast-percall"] == server.url and f"uri = {server.url}\n" in server.asterisk_config()
+
+
+def test_asterisk_never_connecting_says_what_to_check():
+    # A free port the lab's Asterisk was never told about: the kit waits, then says why nothing came.
+    started = time.monotonic()
+    with pytest.raises(push.PushError) as e:
+        push.connect(port=0, connect_timeout=1.5)
+    assert time.monotonic() - started < 10
+    text = str(e.value)
+    assert "Nothing reached 127.0.0.1:" in text and "firewall" in text and "ari show outbound-websockets" in text
+
+
 def test_rest_over_the_socket_needs_no_http_password(pushed):
     # A client whose HTTP password is wrong still works: every request goes over Asterisk's socket.
     pushed.close()

@@ -126,9 +126,14 @@ def test_listener_admits_only_the_right_credentials_path_and_protocol_and_leaves
     assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
 
 
-def test_listener_stays_on_loopback_and_says_when_the_port_is_taken():
-    with pytest.raises(ValueError):
-        Listener(0, host="0.0.0.0")
+def test_listener_listens_where_told_and_says_when_the_port_is_taken_or_the_address_is_not_here():
+    anywhere = Listener(0, host="0.0.0.0", credentials=("u", "p"))     # e.g. the Docker JupyterLab
+    try:
+        assert anywhere.port > 0 and anywhere.url("/ari/push") == f"ws://0.0.0.0:{anywhere.port}/ari/push"
+    finally:
+        anywhere.close()
+    with pytest.raises(PushError, match="no address 192.0.2.1"):        # TEST-NET-1: never this machine's
+        Listener(0, host="192.0.2.1")
     first = Listener(0, name="first")
     try:
         with pytest.raises(PushError, match="taken"):

@@ -11,6 +11,8 @@ from .. import settings
 from .errors import LabError
 
 SERVICE = "asterisk"
+#: The name the lab's container has for this machine (compose.yaml: extra_hosts ... host-gateway).
+HOST_NAME = "host.docker.internal"
 #: The compose project of the lab (COMPOSE_PROJECT_NAME picks another, e.g. for a second lab on other ports).
 DEFAULT_PROJECT = "vicifast-lab"
 
@@ -77,9 +79,17 @@ def check_compose() -> None:
         )
 
 
+def start_values(values: dict[str, str]) -> dict[str, str]:
+    """The settings `lab up --backend docker` starts Asterisk with: unless PUSH_URI is set, its outbound
+    websockets reach the kit on this machine (ws://host.docker.internal:PUSH_PORT), not in JupyterLab's container."""
+    if values.get("PUSH_URI") or not values.get("PUSH_PORT"):
+        return values
+    return {**values, "PUSH_URI": f"ws://{HOST_NAME}:{values['PUSH_PORT']}"}
+
+
 def start(values: dict[str, str]) -> None:
     """Build the image if needed and start the asterisk service in the background."""
-    result = compose("up", "--detach", "--build", SERVICE, values=values, capture=False)
+    result = compose("up", "--detach", "--build", SERVICE, values=start_values(values), capture=False)
     if result.returncode != 0:
         raise LabError("`docker compose up` failed (see its output above). Fix that and run `vicifast-kit lab up` again.")
 
@@ -120,6 +130,16 @@ def console_tail(lines: int = 20) -> str:
 def run_inside(*command: str, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run a command inside the lab's container (e.g. the asterisk CLI)."""
     return compose("exec", "-T", SERVICE, *command, timeout=timeout)
+
+
+def host_gateway() -> str | None:
+    """The address the lab's container reaches this machine at (what it resolves host.docker.internal to)."""
+    try:
+        result = run_inside("getent", "ahostsv4", HOST_NAME, timeout=15)
+    except subprocess.TimeoutExpired:
+        return None
+    words = result.stdout.split()
+    return words[0] if result.returncode == 0 and words else None
 
 
 def booted() -> bool:

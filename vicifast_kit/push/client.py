@@ -1,6 +1,7 @@
 """The kit's client on ARI's outbound websockets: Asterisk connects to the program and pushes events.
 
-``vk.push.connect()`` listens where the lab's outbound connection points (ws://127.0.0.1:8790/ari/push),
+``vk.push.connect()`` listens where the lab's outbound connection points (PUSH_URI/ari/push: by default
+ws://127.0.0.1:8790/ari/push; config.py says how the Docker lab and an Asterisk of your own are reached),
 waits for Asterisk to connect, and returns a client with everything ``vk.connect()`` gives
 (``ari.channels``, handles, ``wait_for``, ``on``, widgets). With ``rest="websocket"`` (the default)
 its requests travel on the same socket as RESTRequest/RESTResponse messages: one connection,
@@ -28,8 +29,10 @@ from .. import settings as _settings
 from ..client import ARIClient
 from ..contracts import Reply
 from ..errors import ClientClosed, LabUnreachable, RequestTimeout, WaitTimeout
+from . import config as _config
 from . import protocol
-from .listener import DEFAULT_PORT, Listener, PushError, acquire, release
+from .config import PushSettings
+from .listener import Listener, PushError, acquire, release
 
 log = logging.getLogger("vicifast_kit.push")
 
@@ -336,8 +339,8 @@ class PushClient(ARIClient):
     retrying, and keeps the app's events in a queue until a program listens again.
     """
 
-    def __init__(self, app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH,
-                 host: str = "127.0.0.1", rest: str = "websocket", timeout: float = 10.0,
+    def __init__(self, app: str = PUSH_APP, *, port: int | None = None, path: str = PUSH_PATH,
+                 host: str | None = None, uri: str | None = None, rest: str = "websocket", timeout: float = 10.0,
                  connect_timeout: float = 10.0, credentials: tuple[str, str] | None = None,
                  url: str | None = None, user: str | None = None, password: str | None = None,
                  link: _Link | None = None, listener: Listener | None = None) -> None:
@@ -348,13 +351,18 @@ class PushClient(ARIClient):
         self.path = path
         self._listener = listener
         self._owns_listener = listener is None and link is None
+        self._credentials = credentials
+        #: Where the kit listens and the address Asterisk connects to (None for a per-call client).
+        self.place: PushSettings | None = None
         self.pushed = PushEvents(link=link, on_app=self._named)
         if link is None:
             if self._listener is None:
-                if credentials is None:
-                    s = _settings.load()
-                    credentials = (s.ari_user, s.push_password)
-                self._listener = acquire(port, host, credentials=credentials, name=app)
+                place = _config.load(host=host, port=port, uri=uri)
+                self._credentials = credentials = credentials or _lab_credentials()
+                self._listener = acquire(place.port, place.host, credentials=credentials, name=app)
+            else:
+                place = _config.resolve({}, host=self._listener.host, port=self._listener.port, uri=uri)
+            self.place = _config.with_port(place, self._listener.port)
             try:
                 self._listener.route(path, self.pushed.serve)
             except PushError:
@@ -362,6 +370,10 @@ class PushClient(ARIClient):
                 raise
             try:
                 self.pushed.wait_link(connect_timeout, self.url_pushed)
+            except PushError:
+                text = not_connected(self._listener, self.place, path, app, connect_timeout, self._credentials)
+                self._stop_serving()
+                raise PushError(text) from None
             except BaseException:
                 self._stop_serving()
                 raise
@@ -392,7 +404,25 @@ class PushClient(ARIClient):
     @property
     def url_pushed(self) -> str:
         """The ws:// address Asterisk connects to (what websocket_client.conf's uri must say)."""
+        if self.place is not None:
+            return self.place.url(self.path)
         return self._listener.url(self.path) if self._listener else "(a per-call connection)"
+
+    @property
+    def listening(self) -> str:
+        """host:port where the kit's push server listens ("" for a per-call client)."""
+        return f"{self._listener.host}:{self._listener.port}" if self._listener else ""
+
+    def asterisk_config(self, reveal_password: bool = False) -> str:
+        """The websocket_client.conf and ari.conf lines an Asterisk needs to connect to this client."""
+        if self.place is None:
+            raise PushError("A per-call client has no configuration of its own: ask its PerCallServer")
+        user, password = self._credentials or _lab_credentials()
+        return _config.asterisk_config(self.place.uri, app=self._app_name(),
+                                       path=self.path, user=user, password=password if reveal_password else None)
+
+    def _app_name(self) -> str:
+        return str(self.app).split(":", 1)[0]
 
     @property
     def connections(self) -> int:
@@ -412,13 +442,69 @@ class PushClient(ARIClient):
 
     def __repr__(self) -> str:
         state = "waiting for Asterisk" if self.state == "reconnecting" else self.state
-        return f"<PushClient app={self.app!r} at {self.url_pushed} rest={self.rest} {state}>"
+        return f"<PushClient app={self.app!r} at {self.url_pushed}{_where_listening(self.place)} rest={self.rest} {state}>"
 
 
-def connect(app: str = PUSH_APP, *, port: int = DEFAULT_PORT, path: str = PUSH_PATH, rest: str = "websocket",
-            timeout: float = 10.0, connect_timeout: float = 10.0) -> PushClient:
-    """Listen for Asterisk's outbound websocket (the lab's: 127.0.0.1:8790/ari/push) and return its client."""
-    return PushClient(app, port=port, path=path, rest=rest, timeout=timeout, connect_timeout=connect_timeout)
+def _where_listening(place: PushSettings | None) -> str:
+    """ " (listening on HOST:PORT)" when Asterisk's address does not already say where the kit listens."""
+    if place is None or place.uri.startswith(f"ws://{place.host}:{place.port}"):
+        return ""
+    return f" (listening on {place.host}:{place.port})"
+
+
+def _lab_credentials() -> tuple[str, str]:
+    """(user, password) Asterisk presents to the kit: ARI_USER and PUSH_PASSWORD of the lab's settings."""
+    s = _settings.load()
+    return s.ari_user, s.push_password
+
+
+def not_connected(listener: Listener, place: PushSettings, path: str, app: str, timeout: float,
+                  credentials: tuple[str, str] | None) -> str:
+    """Why Asterisk did not connect, from what reached the listener: what to check (uri, firewall, password)."""
+    where = place.url(path)
+    seen = dict(listener.seen)
+    peer = f" from {seen['last_peer']}" if seen.get("last_peer") else ""
+    head = (f"Asterisk did not connect to {where} within {timeout} s (the kit listens on "
+            f"{listener.host}:{listener.port}, settings from {place.source or 'the arguments'}). ")
+    if seen["credentials"]:
+        user = credentials[0] if credentials else "ARI_USER"
+        why = (f"Something connected{peer} {seen['credentials']} time(s) with other credentials: the "
+               f"username and password of that Asterisk's websocket_client.conf must be {user!r} and PUSH_PASSWORD "
+               "(the lab's: `vicifast-kit lab status` shows where it is; a lab started before the password changed "
+               "needs `vicifast-kit lab restart`), or pass credentials=(user, password) to match that Asterisk's.")
+    elif seen["path"]:
+        why = (f"Something connected{peer} to {seen['last_path']!r}, which is not served here: the uri's path must "
+               f"be {path} (and its app {app!r} in ari.conf).")
+    elif seen["accepted"]:
+        why = (f"A TCP connection came{peer} but no websocket with credentials: is that Asterisk's uri ws:// "
+               "(not wss://, or the other way round) and its protocols = ari?")
+    else:
+        why = (f"Nothing reached {listener.host}:{listener.port}. Check: (1) the uri of that Asterisk's "
+               f"websocket_client.conf is {where} (the lab's: `vicifast-kit lab cli \"ari show outbound-websockets\"`; "
+               "PUSH_URI or PUSH_PORT changed since the lab started? `vicifast-kit lab restart` renders them); "
+               f"(2) its machine may open TCP port {listener.port} to this one (a firewall, a container's network: the "
+               "Docker lab reaches this machine as host.docker.internal); (3) Asterisk runs and has the connection "
+               "(`vicifast-kit lab status`; after a config change `module reload res_websocket_client.so` then "
+               "`module reload res_ari.so`).")
+    return head + why + " The lines an Asterisk of your own needs: print(vk.push.asterisk_config())."
+
+
+def connect(app: str = PUSH_APP, *, host: str | None = None, port: int | None = None, uri: str | None = None,
+            path: str = PUSH_PATH, rest: str = "websocket", timeout: float = 10.0, connect_timeout: float = 10.0,
+            credentials: tuple[str, str] | None = None) -> PushClient:
+    """Listen for Asterisk's outbound websocket (the lab's: PUSH_URI/ari/push, 127.0.0.1:8790) and return its client."""
+    return PushClient(app, host=host, port=port, uri=uri, path=path, rest=rest, timeout=timeout,
+                      connect_timeout=connect_timeout, credentials=credentials)
+
+
+def asterisk_config(app: str = PUSH_APP, *, host: str | None = None, port: int | None = None, uri: str | None = None,
+                    per_call: bool = False, credentials: tuple[str, str] | None = None,
+                    reveal_password: bool = False) -> str:
+    """The websocket_client.conf and ari.conf lines an Asterisk needs to reach vk.push.connect() (or a PerCallServer)."""
+    place = _config.load(host=host, port=port, uri=uri)
+    user, password = credentials or _lab_credentials()
+    return _config.asterisk_config(place.uri, app=app, path=PER_CALL_PATH if per_call else PUSH_PATH, user=user,
+                                   password=password if reveal_password else None, per_call=per_call)
 
 
 class PerCallServer:
@@ -429,13 +515,13 @@ class PerCallServer:
     closed after. ``close()`` stops listening and closes every call's client.
     """
 
-    def __init__(self, app: str = PER_CALL_APP, *, port: int = DEFAULT_PORT, path: str = PER_CALL_PATH,
-                 host: str = "127.0.0.1", handler: Callable[[PushClient], Any] | None = None,
+    def __init__(self, app: str = PER_CALL_APP, *, port: int | None = None, path: str = PER_CALL_PATH,
+                 host: str | None = None, uri: str | None = None, handler: Callable[[PushClient], Any] | None = None,
                  rest: str = "websocket", timeout: float = 10.0,
                  credentials: tuple[str, str] | None = None) -> None:
-        if credentials is None:
-            s = _settings.load()
-            credentials = (s.ari_user, s.push_password)
+        credentials = credentials or _lab_credentials()
+        place = _config.load(host=host, port=port, uri=uri)
+        self._credentials = credentials
         self.app, self.path, self.rest, self.timeout = app, path, rest, timeout
         self._handler = handler
         self._calls: queue.Queue = queue.Queue()
@@ -445,7 +531,9 @@ class PerCallServer:
         self._ids = itertools.count(1)
         self._closed = False
         self.failures = 0
-        self._listener = acquire(port, host, credentials=credentials, name=app)
+        self._listener = acquire(place.port, place.host, credentials=credentials, name=app)
+        #: Where the kit listens and the address Asterisk connects to.
+        self.place = _config.with_port(place, self._listener.port)
         try:
             self._listener.route(path, self._serve)
         except PushError:
@@ -455,7 +543,13 @@ class PerCallServer:
     @property
     def url(self) -> str:
         """The ws:// address Asterisk connects to for each call."""
-        return self._listener.url(self.path)
+        return self.place.url(self.path)
+
+    def asterisk_config(self, reveal_password: bool = False) -> str:
+        """The websocket_client.conf and ari.conf lines an Asterisk needs to connect here for each call."""
+        user, password = self._credentials
+        return _config.asterisk_config(self.place.uri, app=self.app, path=self.path, user=user, per_call=True,
+                                       password=password if reveal_password else None)
 
     def _serve(self, connection: ServerConnection) -> None:
         link = _Link(connection)
@@ -502,7 +596,11 @@ class PerCallServer:
         try:
             return self._calls.get(timeout=timeout)
         except queue.Empty:
-            raise WaitTimeout(f"call into app {self.app!r} (a per-call websocket from Asterisk)", timeout) from None
+            what = f"call into app {self.app!r} (a per-call websocket from Asterisk to {self.url})"
+            if not self._listener.seen["accepted"]:
+                what += (f"; nothing reached {self._listener.host}:{self._listener.port} at all: is a call in "
+                         f"Stasis({self.app})? print(server.asterisk_config()) shows the lines Asterisk needs")
+            raise WaitTimeout(what, timeout) from None
 
     def _connections(self) -> list:
         with self._lock:
@@ -556,4 +654,5 @@ class PerCallServer:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<PerCallServer app={self.app!r} at {self.url} calls={len(self._clients)}{' closed' if self._closed else ''}>"
+        return (f"<PerCallServer app={self.app!r} at {self.url}{_where_listening(self.place)} calls={len(self._clients)}"
+                f"{' closed' if self._closed else ''}>")

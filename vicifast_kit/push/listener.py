@@ -1,9 +1,11 @@
 """A small websocket server that Asterisk connects to (ARI's outbound websockets).
 
 One accept thread and one thread per connection, all named and daemonic, all stopped by
-``close()``. It listens on 127.0.0.1 only, speaks the ``ari`` sub-protocol, and refuses a
-connection whose HTTP Basic credentials are not the ones given (so another program on the machine
-can't pose as Asterisk) or whose path has no route.
+``close()``. It listens where it is told (127.0.0.1 by default; the Docker bridge's gateway for the
+Docker lab; see config.py), speaks the ``ari`` sub-protocol, and refuses a connection whose HTTP
+Basic credentials are not the ones given (so another program can't pose as Asterisk) or whose
+path has no route. It keeps count of what it refused and from where, so a program that waits in
+vain can say why (``seen``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from .protocol import basic_auth
 
 log = logging.getLogger("vicifast_kit.push")
 
-#: The lab's outbound connections point here (docker/asterisk/websocket_client.conf).
-DEFAULT_PORT = 8790
+from .config import DEFAULT_PORT
+
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -42,8 +44,9 @@ class Listener:
     def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", *,
                  credentials: tuple[str, str] | None = None, name: str = "push") -> None:
         if host not in LOOPBACK:
-            raise ValueError(f"The kit listens on this machine's loopback only (127.0.0.1), not {host!r}: "
-                             "put a TLS-terminating proxy in front for a real network")
+            # Reachable from elsewhere (a container, another machine): only Asterisk's credentials get in.
+            log.info("The push server listens on %s:%s; it admits only connections with the push credentials",
+                     host, port)
         self.host, self.name = host, name
         self._routes: dict[str, Callable[[ServerConnection], None]] = {}
         self._auth = basic_auth(*credentials) if credentials else None
@@ -55,13 +58,22 @@ class Listener:
         self._connections: set[ServerConnection] = set()
         self._ids = itertools.count(1)
         self.refused = 0
+        #: What reached this server, for messages: "accepted" TCP connections, refused for "credentials" or
+        #: "path", the "last_peer" address and the "last_path" asked for.
+        self.seen: dict = {"accepted": 0, "credentials": 0, "path": 0, "last_peer": None, "last_path": None}
         try:
-            self._sock = socket.create_server((host, port))
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._sock = socket.create_server((host, port), family=family)
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
                 raise PushError(f"Port {port} on {host} is taken: another program (a notebook or a test?) "
                                 "serves Asterisk's outbound websocket already. Close it (ari.close()) or "
-                                "restart that kernel, then try again.") from None
+                                "restart that kernel, then try again; or listen on another port "
+                                "(vk.push.connect(port=...), PUSH_PORT) and tell Asterisk (PUSH_URI).") from None
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise PushError(f"This machine has no address {host} to listen on (PUSH_HOST, or host=): "
+                                "leave PUSH_HOST empty for the lab, or give one of this machine's addresses "
+                                "(0.0.0.0 for all of them).") from None
             raise
         self.port = self._sock.getsockname()[1]
         self._server = serve(self._handle, sock=self._sock, subprotocols=["ari"], ping_interval=None, close_timeout=2,
@@ -93,14 +105,21 @@ class Listener:
         path = request.path.split("?", 1)[0]
         with self._lock:
             known = path in self._routes
+            self.seen["last_path"] = path
+            try:
+                self.seen["last_peer"] = connection.remote_address[0]
+            except (OSError, TypeError, IndexError):
+                pass
         if not known:
             self.refused += 1     # e.g. the lab's persistent connection retrying while only per-call is served
+            self.seen["path"] += 1
             log.debug("Refused a websocket to %s: no route (known: %s)", path, ", ".join(self._routes) or "none")
             return connection.respond(http.HTTPStatus.NOT_FOUND, "No such path\n")
         if self._auth is not None:
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), self._auth.encode()):
                 self.refused += 1
+                self.seen["credentials"] += 1
                 log.warning("Refused a websocket to %s: %s", path,
                             "wrong credentials" if given else "no credentials")
                 response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Credentials needed\n")
@@ -121,6 +140,7 @@ class Listener:
                     sock, addr = self._sock.accept()
                 except (OSError, ValueError):
                     break
+                self.seen["accepted"] += 1
                 thread = threading.Thread(target=self._server.handler, args=(sock, addr), daemon=True,
                                           name=f"vicifast-push-conn[{self.name}#{next(self._ids)}]")
                 with self._lock:
@@ -192,16 +212,18 @@ _shared_lock = threading.Lock()
 
 def acquire(port: int = DEFAULT_PORT, host: str = "127.0.0.1", *, credentials: tuple[str, str] | None = None,
             name: str = "push") -> Listener:
-    """The process's listener on host:port (made on first use): a PushClient and a PerCallServer share one."""
+    """The process's listener on host:port (made on first use): a PushClient and a PerCallServer share one.
+
+    Port 0 makes a new listener on a free port each time (listener.port says which)."""
     with _shared_lock:
-        entry = _shared.get((host, port))
+        entry = _shared.get((host, port)) if port else None
         if entry is not None and not entry[0].closed:
             if entry[0]._auth != (basic_auth(*credentials) if credentials else None):
                 raise PushError(f"Port {port} is served already with other credentials; close that first")
             entry[1] += 1
             return entry[0]
         listener = Listener(port, host, credentials=credentials, name=name)
-        _shared[(host, port)] = [listener, 1]
+        _shared[(host, listener.port)] = [listener, 1]
         return listener
 
 
