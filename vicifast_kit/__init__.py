@@ -3,7 +3,8 @@
 ``import vicifast_kit`` loads only the core (settings, errors, the API description, handles,
 events, the event websocket, the client). The features load on first use: ``vk.lab``,
 ``vk.ami``, ``vk.audio``, ``vk.media`` (and ``vk.MediaStream``), ``vk.widgets``, ``vk.push``,
-``vk.voice``, ``vk.doctor`` (``vk.doctor(ari, ami)``: what a server offers and exposes).
+``vk.voice``, ``vk.doctor`` (``vk.doctor(ari, ami)``: what a server offers and exposes), ``vk.service``
+(and ``vk.App``: a call flow run as a service).
 """
 
 from . import settings
@@ -18,8 +19,8 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
                       Mailbox, Module, Playback, Record, Sound, StoredRecording)
 
 __all__ = [
-    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor",
-    "connect", "ARIClient", "MediaStream", "Transport", "EventSource", "Reply",
+    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor", "service",
+    "connect", "ARIClient", "MediaStream", "App", "Transport", "EventSource", "Reply",
     "Error", "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "CallEnded", "Conflict",
     "UnprocessableEntity", "ServerError", "LabUnreachable", "RequestTimeout", "TransportError", "ProtocolError",
     "Disconnected", "WaitTimeout", "ClientClosed", "SettingsError", "SettingsMissing", "MediaError",
@@ -31,17 +32,19 @@ __all__ = [
 
 #: Feature packages, imported on first use so `import vicifast_kit` stays light (no numpy, ipywidgets,
 #: anywidget, websockets or lab modules until they are needed).
-_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor")
+_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor", "service")
 
 
 def __getattr__(name: str):
-    """`vk.lab`, `vk.audio`, `vk.widgets`, ... are imported on first use; `vk.MediaStream` with vk.media."""
+    """`vk.lab`, `vk.audio`, `vk.widgets`, ... are imported on first use; `vk.MediaStream` with vk.media, `vk.App` with vk.service."""
     import importlib
 
     if name in _ON_FIRST_USE:
         return importlib.import_module(f".{name}", __name__)
     if name == "MediaStream":
         return importlib.import_module(".media", __name__).MediaStream
+    if name == "App":
+        return importlib.import_module(".service", __name__).App
     raise AttributeError(f"module 'vicifast_kit' has no attribute {name!r}")
 
 

@@ -1,4 +1,5 @@
-"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose` and `vicifast-kit doctor`."""
+"""The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose`, `vicifast-kit doctor` and
+`vicifast-kit serve FILE.py[:app]`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from . import lab
 from .errors import Error
 from .doctor import command as doctor
 from .lab.console import follow_logs
+from .service import serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     compose.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="docker compose's arguments")
     doctor.add_arguments(commands.add_parser(
         "doctor", help="what an Asterisk offers the kit and what it exposes (exit 1 on a high-severity finding)"))
+    serve.add_arguments(commands.add_parser(
+        "serve", help="run a vk.App (a call flow) as a process: JSON logs, /healthz and /metrics, drains on SIGTERM"))
     return parser
 
 
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "doctor":
             return doctor.run(args)
+        if args.command == "serve":
+            return serve.run(args)
         if args.action == "up":
             lab.up(args.backend)
         elif args.action == "restart":

@@ -1,0 +1,680 @@
+"""vk.App: a call flow run as a service — one handler per call, each in its own thread, at most max_calls at once.
+
+The App owns one ARI client on its app name. Calls arrive as StasisStart; each accepted call runs the
+handler (``@app.call``) on a thread of its own (named ``vicifast-app-call[APP:CHANNEL]``). A call the
+App will not take (over ``max_calls``, or while it drains before stopping) is handed back to the
+dialplan at the label ``fallback`` of the call's own context and extension (``hand_back``), so the
+caller is never left ringing. Started again, the App finds the calls still parked in its app (a
+stopped or killed instance leaves them there: ARI keeps a call in Stasis while no websocket is open
+for its app) and runs the handler for each with ``call.resumed == True``.
+
+Nothing here blocks the client's websocket reader or its dispatcher: the StasisStart handler only
+decides and starts a thread; requests (hand-backs, the resume scan) run on the App's control thread.
+Observers (``app.observe(fn)``) see every step (``fn(kind, fields)``): vicifast_kit.service's JSON logs
+and metrics are observers; so can a test plugin or a load generator be.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import contextvars
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..client import ARIClient, connect
+from ..errors import ARIError, CallEnded, ClientClosed, Error, NotFound
+from ..events import RECONNECTED, Event
+from ..handles import Channel
+from .errors import ServiceError
+
+log = logging.getLogger("vicifast_kit.service")
+#: The logger of the handlers' own lines (``call.log``).
+call_log = logging.getLogger("vicifast_kit.service.call")
+
+#: The id of the call the current thread handles (None elsewhere): log lines written on a call's thread carry it.
+current_call: contextvars.ContextVar[str | None] = contextvars.ContextVar("vicifast_current_call", default=None)
+
+#: How a call can end for the App (the ``outcome`` of logs and of the metric vicifast_app_calls_handled_total):
+#: done (the handler returned), hung_up (the caller left while the handler ran), error (the handler raised;
+#: the call was handed to the fallback), busy (over max_calls: handed to the fallback at once), draining
+#: (arrived while the instance was stopping: to the fallback), left (still running when the drain ended).
+OUTCOMES = ("done", "hung_up", "error", "busy", "draining", "left")
+#: What stop() does with a call whose handler still runs when the drain's time is up.
+LEFT_CALLS = ("leave", "fallback", "hangup")
+#: Channels the kit's helpers put in an app (snoops, media): never calls, and orphans once their maker is gone.
+HELPER_CHANNELS = ("Snoop/", "WebSocket/", "UnicastRTP/", "AudioSocket/")
+#: The states of an App, in order.
+STATES = ("stopped", "starting", "serving", "draining")
+
+
+def default_instance() -> str:
+    """An id for this instance of an app: host name, process id and a short random part (``host-1234-ab12``)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+def stasis_args(channel_raw: dict) -> list[str]:
+    """The Stasis() arguments of a channel in an app, read from its dialplan (``ivr,service,5551234`` -> [service, 5551234])."""
+    dialplan = channel_raw.get("dialplan") or {}
+    if str(dialplan.get("app_name", "")).lower() != "stasis":
+        return []
+    return [a for a in str(dialplan.get("app_data", "")).split(",")[1:]]
+
+
+@dataclass
+class LeftCall:
+    """A call an App left when it stopped: its channel id and name, and what was done with it."""
+
+    id: str
+    name: str
+    how: str
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.name}) {self.how}"
+
+
+@dataclass
+class StopSummary:
+    """What stop() returns (and ``vicifast-kit serve`` prints last): the calls handled by outcome, and those left."""
+
+    app: str
+    instance: str
+    handled: dict[str, int] = field(default_factory=dict)
+    left: list[LeftCall] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """How many calls this run of the App dealt with (every outcome, the left ones too)."""
+        return sum(self.handled.values())
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in self.handled.items() if n)
+        text = f"app {self.app!r} (instance {self.instance}) stopped: {self.total} call(s)"
+        text += f" ({counts})" if counts else ""
+        if self.left:
+            text += f"; left {len(self.left)}: " + "; ".join(map(str, self.left))
+        else:
+            text += "; left none"
+        return text
+
+
+class _Running:
+    """One call whose handler runs: its handle, thread and start time."""
+
+    __slots__ = ("call", "thread", "started", "left")
+
+    def __init__(self, call: Channel, thread: threading.Thread) -> None:
+        self.call, self.thread, self.started, self.left = call, thread, time.monotonic(), False
+
+
+class App:
+    """A call flow run as a service: ``@app.call`` marks the handler of one call; ``run()``, or ``start()``/``stop()``.
+
+    ``name`` is the ARI application (the dialplan's ``Stasis(name, ...)``). At most ``max_calls``
+    handlers run at once; a call beyond that is handed back to the dialplan's fallback. ``stop()``
+    drains: new calls go to the fallback, calls in progress get ``drain_timeout`` seconds to finish,
+    then each one left is left in the app for the next instance to resume (``left_calls="leave"``),
+    sent to the fallback (``"fallback"``) or hung up (``"hangup"``). ``fallback`` is the dialplan label
+    (in the call's own context and extension) a handed-back call continues at, or a function
+    ``fallback(call)`` that does the hand-back itself. ``accept(call)`` says whether a channel entering
+    the app is a call for the handler (default: all, but the kit's own media and snoop channels): let
+    it refuse the channels your handler brings into the app itself (e.g. by their ``call.args``).
+    ``url``/``user``/``password`` as for vk.connect (default: the settings, ARI_URL, ...).
+    """
+
+    def __init__(self, name: str, *, max_calls: int = 10, drain_timeout: float = 30.0,
+                 fallback: str | Callable[[Channel], Any] = "fallback",
+                 accept: Callable[[Channel], bool] | None = None, resume: bool = True, left_calls: str = "leave",
+                 instance: str | None = None, url: str | None = None, user: str | None = None,
+                 password: str | None = None) -> None:
+        if not isinstance(name, str) or not name.strip() or "," in name:
+            raise ServiceError(f"An App's name is its ARI application name, a non-empty text without commas "
+                               f"(not {name!r}): e.g. vk.App(\"ivr\")")
+        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
+            raise ServiceError(f"max_calls is how many calls the App handles at once: a whole number of 1 or more "
+                               f"(not {max_calls!r})")
+        if not isinstance(drain_timeout, (int, float)) or drain_timeout < 0:
+            raise ServiceError(f"drain_timeout is in seconds, 0 or more (not {drain_timeout!r})")
+        if left_calls not in LEFT_CALLS:
+            raise ServiceError(f"left_calls is one of {', '.join(map(repr, LEFT_CALLS))} (not {left_calls!r})")
+        if not (callable(fallback) or (isinstance(fallback, str) and fallback)):
+            raise ServiceError("fallback is a dialplan label (e.g. \"fallback\") or a function fallback(call)")
+        self.name = name
+        self.max_calls = max_calls
+        self.drain_timeout = float(drain_timeout)
+        self.fallback = fallback
+        self.accept = accept
+        self.resume = resume
+        self.left_calls = left_calls
+        #: This instance's id, in every log line and in the metrics' vicifast_app_info.
+        self.instance = instance or default_instance()
+        self._connection = {"url": url, "user": user, "password": password}
+        self._handler: Callable[[Channel], Any] | None = None
+        self._on_start: list[Callable[[ARIClient], Any]] = []
+        self._on_stop: list[Callable[[ARIClient], Any]] = []
+        self._observers: list[Callable[[str, dict], Any]] = []
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._state = "stopped"
+        self._ari: ARIClient | None = None
+        self._running: dict[str, _Running] = {}
+        self._seen: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._jobs: queue.Queue = queue.Queue()
+        self._control: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop_requested = threading.Event()
+        self._hurry = threading.Event()
+        self._draining = False
+        self._replaced = False
+        self._counts: collections.Counter = collections.Counter()
+        self._summary: StopSummary | None = None
+        self._stopped = threading.Event()
+        self._stopped.set()
+
+    # --- declaring the flow ------------------------------------------------------------------
+    def call(self, fn: Callable[[Channel], Any]) -> Callable[[Channel], Any]:
+        """Decorator: ``@app.call def handle(call): ...`` is run for each call (a Channel handle), on a thread of its own."""
+        if not callable(fn):
+            raise ServiceError("@app.call decorates the function that handles one call: def handle(call): ...")
+        if self._handler is not None and self._handler is not fn:
+            raise ServiceError(f"App {self.name!r} has a call handler already ({self._handler.__name__}): "
+                               "one App runs one handler; route inside it, or make another App")
+        self._handler = fn
+        return fn
+
+    @property
+    def handler(self) -> Callable[[Channel], Any] | None:
+        """The function ``@app.call`` marked (None until then)."""
+        return self._handler
+
+    def on_start(self, fn: Callable[[ARIClient], Any]) -> Callable[[ARIClient], Any]:
+        """Decorator: fn(ari) runs once connected, before the first call (make what the calls share, e.g. a queue bridge)."""
+        self._on_start.append(fn)
+        return fn
+
+    def on_stop(self, fn: Callable[[ARIClient], Any]) -> Callable[[ARIClient], Any]:
+        """Decorator: fn(ari) runs when the drain is over, while the client still works (remove what on_start made)."""
+        self._on_stop.append(fn)
+        return fn
+
+    def observe(self, fn: Callable[[str, dict], Any]) -> Callable[[], None]:
+        """Call fn(kind, fields) at each step (started, call_started, call_ended, handed_back, ...); returns its remover."""
+        self._observers = self._observers + [fn]
+
+        def remove() -> None:
+            self._observers = [f for f in self._observers if f is not fn]
+        return remove
+
+    # --- what it is doing ----------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        """"stopped", "starting", "serving" or "draining"."""
+        return self._state
+
+    @property
+    def ari(self) -> ARIClient | None:
+        """The App's ARI client while it runs (None when stopped)."""
+        return self._ari
+
+    @property
+    def calls(self) -> list[Channel]:
+        """The calls whose handler runs now."""
+        with self._lock:
+            return [r.call for r in self._running.values()]
+
+    @property
+    def calls_active(self) -> int:
+        """How many handlers run now."""
+        return len(self._running)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Calls dealt with since the last start(), by outcome (see OUTCOMES)."""
+        with self._lock:
+            return {outcome: self._counts.get(outcome, 0) for outcome in OUTCOMES}
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The threads this App started and that still run (its control thread, the calls' threads)."""
+        found = [self._control] if self._control is not None else []
+        with self._lock:
+            found += self._threads
+        return [t for t in found if t.is_alive()]
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz says: ``status`` is "ok" while the App takes calls, else why not (starting, draining, ...)."""
+        state = self._state
+        if state == "serving" and self._replaced:
+            status = "replaced"
+        elif state == "serving" and self._ari is not None and not self._ari.connected:
+            status = "reconnecting"
+        elif state == "serving":
+            status = "ok"
+        else:
+            status = state
+        return {"status": status, "app": self.name, "instance": self.instance, "calls_active": self.calls_active,
+                "max_calls": self.max_calls}
+
+    def __repr__(self) -> str:
+        return (f"<App {self.name!r} {self._state}, {self.calls_active}/{self.max_calls} calls, "
+                f"instance {self.instance}>")
+
+    # --- starting ---------------------------------------------------------------------------------
+    def start(self, *, url: str | None = None, user: str | None = None, password: str | None = None) -> "App":
+        """Connect (as vk.connect; the App's own url/user/password by default) and take calls in the background."""
+        __tracebackhide__ = True
+        if self._handler is None:
+            raise ServiceError(f"App {self.name!r} has no call handler: decorate the function that handles one "
+                               "call with @app.call (def handle(call): ...)")
+        with self._lock:
+            if self._state != "stopped":
+                raise ServiceError(f"App {self.name!r} is {self._state} already: stop() it before starting it again")
+            self._state = "starting"
+            self._stopped.clear()
+        given = {"url": url, "user": user, "password": password}
+        settings = {k: given[k] if given[k] is not None else self._connection[k] for k in given}
+        try:
+            ari = connect(self.name, **settings)
+        except BaseException:
+            self._set_stopped()
+            raise
+        self._ari = ari
+        self._counts = collections.Counter()
+        self._seen = set()
+        self._summary = None
+        self._draining = self._replaced = False
+        self._ready.clear()
+        self._stop_requested.clear()
+        self._hurry.clear()
+        self._jobs = queue.Queue()
+        self._control = threading.Thread(target=self._control_loop, name=f"vicifast-app-control[{self.name}]",
+                                         daemon=True)
+        self._control.start()
+        ari.on("StasisStart", self._on_stasis_start)
+        ari.on("StasisEnd", self._on_stasis_end)
+        ari.on("ApplicationReplaced", self._on_replaced)
+        ari.on(RECONNECTED, lambda ev: self._jobs.put(("resume", False)))
+        try:
+            for hook in self._on_start:
+                hook(ari)
+        except BaseException as error:
+            self._emit("start_failed", level=logging.ERROR,
+                       message=f"on_start hook {getattr(hook, '__name__', hook)} failed: {error}")
+            self._shutdown_quietly()
+            raise
+        with self._lock:
+            self._state = "serving"
+        self._ready.set()
+        self._emit("started", message=f"App {self.name!r} takes calls (at most {self.max_calls} at once) as "
+                   f"instance {self.instance}, ARI {ari.url}", max_calls=self.max_calls, url=ari.url)
+        if self.resume:
+            self._resume(orphans=True)
+        return self
+
+    def _set_stopped(self) -> None:
+        with self._lock:
+            self._state = "stopped"
+            self._stopped.set()
+            self._changed.notify_all()
+
+    def _shutdown_quietly(self) -> None:
+        """Undo a start() that failed half-way: no thread, no client left."""
+        self._jobs.put(None)
+        if self._ari is not None:
+            self._ari.close()
+        if self._control is not None and self._control is not threading.current_thread():
+            self._control.join(5)
+        self._ari = None
+        self._set_stopped()
+
+    def __enter__(self) -> "App":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- calls arriving (dispatcher thread: decide, start a thread, return) ------------------------------
+    def _on_stasis_start(self, ev: Event) -> None:
+        if ev.internal:
+            return
+        self._admit(ev.channel, list(ev.raw.get("args") or []), resumed=False)
+
+    def _on_stasis_end(self, ev: Event) -> None:
+        channel = ev.raw.get("channel") or {}
+        with self._lock:
+            self._seen.discard(channel.get("id"))
+
+    def _on_replaced(self, ev: Event) -> None:
+        self._replaced = True
+        self._emit("replaced", level=logging.WARNING,
+                   message=f"Another program opened ARI app {self.name!r} (a second instance, a notebook): this "
+                           "instance gets no more calls or events. Stop one of them, or give each its own app name.")
+
+    def _prepare(self, channel: Channel, args: list[str], resumed: bool) -> Channel:
+        """The call handle the handler gets: the channel, with resumed, args, number, app and log."""
+        channel.resumed = resumed
+        channel.args = args
+        channel.number = str((channel.raw.get("dialplan") or {}).get("exten", "")) or (args[1] if len(args) > 1 else "")
+        channel.app = self
+        channel.log = logging.LoggerAdapter(call_log, {"service": {"app": self.name, "instance": self.instance,
+                                                                   "call": channel.id}})
+        return channel
+
+    def _admit(self, channel: Channel, args: list[str], resumed: bool) -> None:
+        """A channel entered the app (or was found there): run the handler for it, or hand it back."""
+        reason = None
+        with self._lock:
+            if channel.id in self._seen or self._ari is None:
+                return
+            self._seen.add(channel.id)
+            call = self._prepare(channel, args, resumed)
+            if self.accept is not None:
+                try:
+                    if not self.accept(call):
+                        return
+                except Exception:
+                    log.exception("accept(%r) failed: the channel is left to the rest of the program", call)
+                    return
+            if self._draining or self._state != "serving" and self._state != "starting":
+                reason = "draining"
+            elif len(self._running) >= self.max_calls:
+                reason = "busy"
+            else:
+                thread = threading.Thread(target=self._run_call, args=(call,), daemon=True,
+                                          name=f"vicifast-app-call[{self.name}:{call.id}]")
+                self._running[call.id] = _Running(call, thread)
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()
+        if reason is not None:
+            self._jobs.put(("hand_back", call, reason))
+
+    # --- one call (its own thread) ---------------------------------------------------------------
+    def _run_call(self, call: Channel) -> None:
+        current_call.set(call.id)
+        self._ready.wait()
+        started = time.monotonic()
+        caller = call.raw.get("caller") or {}
+        self._emit("call_started", call, message=f"Call {call.id} from {caller.get('number') or 'unknown'} to "
+                   f"{call.number or '?'}{' (resumed)' if call.resumed else ''}", resumed=call.resumed,
+                   number=call.number, caller=caller.get("number", ""), channel=call.raw.get("name", ""))
+        outcome, result, failure = "done", None, None
+        try:
+            result = self._handler(call)
+        except CallEnded:
+            outcome = "hung_up"
+        except Exception as error:      # the handler's own error: logged, and the caller sent to the fallback
+            failure = error
+            ari = self._ari
+            ended = ari is not None and not ari.closed and ari.context.events.ended(call.id)[0]
+            outcome = "hung_up" if ended else "error"       # a call that ended under the handler: the caller left
+        with self._lock:
+            record = self._running.get(call.id)
+            left = record is not None and record.left
+        if left:                        # stop() has reported it already
+            with self._lock:
+                self._running.pop(call.id, None)
+                self._changed.notify_all()
+            return
+        seconds = time.monotonic() - started
+        if outcome == "error":
+            self._emit("call_failed", call, level=logging.ERROR, exc_info=failure,
+                       message=f"The handler failed on call {call.id}: {type(failure).__name__}: {failure}; "
+                               "the caller goes to the fallback")
+            self.hand_back(call, reason="error", count=False)
+        with self._lock:
+            self._running.pop(call.id, None)
+            self._counts[outcome] += 1
+            self._changed.notify_all()
+        self._emit("call_ended", call, message=f"Call {call.id} {outcome} after {seconds:.1f} s"
+                   + (f": {result}" if result is not None else ""), outcome=outcome, seconds=round(seconds, 3),
+                   result=None if result is None else str(result), resumed=call.resumed)
+
+    def hand_back(self, call: Channel, reason: str = "handed back", *, count: bool = True) -> bool:
+        """Send a call back to the dialplan: to the label ``fallback`` of its context and extension; False if it had ended.
+
+        ARI: POST /channels/{id}/continue (context, extension, label); if the dialplan has no such label,
+        DELETE /channels/{id} with reason congestion (cause 34), so the caller is never left waiting.
+        """
+        dialplan = call.raw.get("dialplan") or {}
+        how = "to the fallback"
+        try:
+            if callable(self.fallback):
+                self.fallback(call)
+                how = f"to {getattr(self.fallback, '__name__', 'the fallback')}()"
+            else:
+                try:
+                    call.continue_in_dialplan(context=dialplan.get("context"), extension=dialplan.get("exten"),
+                                              label=self.fallback)
+                    how = f"to {dialplan.get('context')},{dialplan.get('exten')},{self.fallback}"
+                except CallEnded:
+                    raise
+                except ARIError as error:
+                    log.warning("No dialplan label %r for call %s (%s): hanging it up with cause 34 instead",
+                                self.fallback, call.id, error, extra=self._extra("hand_back_failed", call))
+                    call.hangup(reason="congestion")
+                    how = "hung up (congestion, cause 34): the dialplan has no fallback label"
+        except (NotFound, ClientClosed):
+            return False
+        finally:
+            if count and reason in OUTCOMES:
+                with self._lock:
+                    self._counts[reason] += 1
+        self._emit("handed_back", call, message=f"Call {call.id} handed back ({reason}) {how}", outcome=reason,
+                   how=how)
+        return True
+
+    # --- the control thread: requests that must not run on the dispatcher ---------------------------
+    def _control_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                if job[0] == "hand_back":
+                    self.hand_back(job[1], reason=job[2])
+                elif job[0] == "resume":
+                    self._resume(orphans=job[1])
+            except Exception:
+                log.exception("The App's control thread could not do %s (it goes on)", job[0],
+                              extra=self._extra("control_failed"))
+
+    def _resume(self, orphans: bool) -> None:
+        """Take the calls already in the app (a previous instance's, or ones whose StasisStart was missed): resumed=True.
+
+        With ``orphans``, the kit's helper channels found there (snoops, media of a handler that is gone)
+        are hung up: nothing uses them any more.
+        """
+        ari = self._ari
+        if ari is None or ari.closed:
+            return
+        try:
+            ids = ari.request("GET", f"/applications/{self.name}").get("channel_ids") or []
+        except Error as error:
+            log.warning("Could not list the calls already in app %s: %s", self.name, error,
+                        extra=self._extra("resume_failed"))
+            return
+        found = 0
+        for ident in ids:
+            with self._lock:
+                if ident in self._seen:
+                    continue
+            try:
+                raw = ari.request("GET", f"/channels/{ident}")
+            except NotFound:
+                continue
+            except Error as error:
+                log.warning("Could not read channel %s of app %s: %s", ident, self.name, error,
+                            extra=self._extra("resume_failed"))
+                continue
+            if str(raw.get("name", "")).startswith(HELPER_CHANNELS):
+                if orphans:
+                    with contextlib.suppress(Error):
+                        ari.request("DELETE", f"/channels/{ident}")
+                    self._emit("orphan_removed", message=f"Hung up {raw.get('name')}: a helper channel whose "
+                               "handler is gone", channel=raw.get("name"))
+                continue
+            found += 1
+            self._admit(ari.context.wrap("Channel", raw), stasis_args(raw), resumed=True)
+        if found:
+            self._emit("resumed", message=f"Found {found} call(s) already in app {self.name!r}: each handed to the "
+                       "handler with call.resumed True", calls=found)
+
+    # --- stopping ------------------------------------------------------------------------------------
+    def request_stop(self, why: str = "") -> None:
+        """Ask the App to stop (what a signal does; safe from a signal handler): new calls go to the fallback; wait() returns."""
+        first = not self._stop_requested.is_set()
+        self._draining = True
+        self._stop_requested.set()
+        if first and why:
+            self._emit("stop_requested", message=f"{why}: draining (new calls go to the fallback)", why=why)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until request_stop() (a signal, Ctrl-C) or stop(); True if asked to stop, False after timeout s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not self._stop_requested.is_set():
+                if self._state == "stopped":
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._stop_requested.wait(1.0 if remaining is None else min(remaining, 1.0))
+        except KeyboardInterrupt:       # Ctrl-C with no signal handler of ours (not the main thread's run())
+            self.request_stop("Ctrl-C")
+        return True
+
+    def run(self, *, url: str | None = None, user: str | None = None, password: str | None = None) -> StopSummary:
+        """Start, take calls until Ctrl-C or SIGTERM, then drain and stop (a second signal stops at once); returns the summary."""
+        __tracebackhide__ = True
+        with stop_on_signals(self):
+            self.start(url=url, user=user, password=password)
+            try:
+                self.wait()
+            finally:
+                summary = self.stop()
+        return summary
+
+    def stop(self, drain_timeout: float | None = None) -> StopSummary:
+        """Drain and stop: new calls go to the fallback; calls in progress get drain_timeout s (default: the App's)."""
+        with self._lock:
+            if self._state == "stopped":
+                return self._summary or StopSummary(self.name, self.instance, self.counts, [])
+            busy = self._state == "draining"
+            self._state = "draining"
+        if busy:                        # another thread stops it: wait for that
+            self._stopped.wait()
+            return self._summary or StopSummary(self.name, self.instance, self.counts, [])
+        self._draining = True
+        self._stop_requested.set()
+        timeout = self.drain_timeout if drain_timeout is None else float(drain_timeout)
+        in_progress = [c.id for c in self.calls]
+        self._emit("draining", message=f"Draining: new calls go to the fallback; {len(in_progress)} call(s) in "
+                   f"progress get up to {timeout:g} s", calls=in_progress, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._running and not self._hurry.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(min(remaining, 0.25))
+            records = list(self._running.values())
+            for record in records:
+                record.left = True
+                self._counts["left"] += 1
+        left = [LeftCall(r.call.id, r.call.raw.get("name", ""), self._leave(r.call)) for r in records]
+        for item in left:
+            self._emit("call_left", item.id, level=logging.WARNING, message=f"Left call {item}", how=item.how,
+                       outcome="left")
+        ari = self._ari
+        for hook in self._on_stop:
+            try:
+                hook(ari)
+            except Exception:
+                log.exception("on_stop hook %s failed (the App stops anyway)", getattr(hook, "__name__", hook),
+                              extra=self._extra("stop_hook_failed"))
+        # No new call can reach an app whose websocket is closed (the dialplan's Stasis() fails to its fallback);
+        # the calls that arrived before are all admitted (flush), and their hand-backs done (the control thread).
+        if ari is not None:
+            with contextlib.suppress(Exception):
+                ari.event_source.close()
+            with contextlib.suppress(Exception):
+                ari.flush(timeout=5)
+        self._jobs.put(None)
+        if self._control is not None:
+            self._control.join(10)
+        if ari is not None:
+            ari.close()
+        for thread in list(self._threads):
+            thread.join(2)
+            if thread.is_alive():
+                log.warning("The handler thread %s still runs (it waits on something that is not the kit's): it is "
+                            "daemonic and ends with the process", thread.name, extra=self._extra("thread_left"))
+        self._ari = None
+        self._summary = StopSummary(self.name, self.instance, self.counts, left)
+        self._emit("stopped", level=logging.WARNING if left else logging.INFO, message=str(self._summary),
+                   handled=self._summary.handled, left=[vars(item) for item in left])
+        self._set_stopped()
+        return self._summary
+
+    def _leave(self, call: Channel) -> str:
+        """What stop() does with a call still being handled when the drain is over; says how, in words."""
+        if self.left_calls == "fallback":
+            return "handed back to the dialplan's fallback" if self.hand_back(call, "left", count=False) \
+                else "had ended"
+        if self.left_calls == "hangup":
+            try:
+                call.hangup()
+                return "hung up"
+            except (NotFound, ClientClosed):
+                return "had ended"
+        return f"left in app {self.name!r}: the next start of the app resumes it (call.resumed True)"
+
+    # --- telling observers and logs ------------------------------------------------------------------
+    def _extra(self, event: str, call: Channel | str | None = None, **fields: Any) -> dict:
+        ident = call.id if isinstance(call, Channel) else call
+        return {"service": {"event": event, "app": self.name, "instance": self.instance, "call": ident, **fields}}
+
+    def _emit(self, kind: str, call: Channel | str | None = None, *, message: str, level: int = logging.INFO,
+              exc_info: BaseException | None = None, **fields: Any) -> None:
+        """One step: a log line (logger vicifast_kit.service) and each observer's fn(kind, fields)."""
+        extra = self._extra(kind, call, **fields)
+        log.log(level, "%s", message, extra=extra,
+                exc_info=(type(exc_info), exc_info, exc_info.__traceback__) if exc_info is not None else None)
+        for observer in self._observers:
+            try:
+                observer(kind, dict(extra["service"], message=message))
+            except Exception:
+                log.exception("Observer %r failed on %s (the App goes on)", observer, kind)
+
+
+@contextlib.contextmanager
+def stop_on_signals(app: App) -> Iterator[None]:
+    """While inside: SIGTERM or Ctrl-C (SIGINT) asks the app to stop (drain); a second one stops it at once (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if app._stop_requested.is_set():
+            app._hurry.set()
+            app._emit("hurry", level=logging.WARNING, message=f"{name} again: stopping now, without waiting for the "
+                      "calls in progress")
+        else:
+            app.request_stop(name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
