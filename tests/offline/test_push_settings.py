@@ -31,7 +31,7 @@ def test_lab_env_holds_the_push_settings_with_the_rootfs_labs_defaults():
     values = settings.read_env_file(REPO / "docker" / "lab.env")
     assert values["PUSH_PORT"] == "8790" and values["PUSH_HOST"] == "" and values["PUSH_URI"] == ""
     assert config.resolve(values) == config.PushSettings(
-        "127.0.0.1", 8790, "ws://127.0.0.1:8790", "the lab's settings (PUSH_HOST, PUSH_PORT, PUSH_URI)")
+        "127.0.0.1", 8790, "ws://127.0.0.1:8790", "the settings PUSH_HOST, PUSH_PORT and PUSH_URI")
 
 
 def test_environment_overrides_lab_env(monkeypatch):
@@ -78,6 +78,9 @@ def test_a_free_port_shows_in_the_address_asterisk_is_given():
     assert config.with_port(docker_lab, 41234).uri == "ws://host.docker.internal:41234"
     proxied = config.resolve({"PUSH_URI": "wss://kit.example:443"}, port=0)   # a proxy's port stays
     assert config.with_port(proxied, 41234).uri == "wss://kit.example:443"
+    # The Docker JupyterLab (PUSH_URI=ws://jupyter:PUSH_PORT): port= moves the kit, and the uri with it.
+    jupyter = config.resolve({"PUSH_PORT": "28790", "PUSH_URI": "ws://jupyter:28790", "PUSH_HOST": "0.0.0.0"}, port=0)
+    assert config.with_port(jupyter, 41234).uri == "ws://jupyter:41234"
 
 
 # --- the lab renders it (docker/start-asterisk.sh, the one start script of both backends) ----------

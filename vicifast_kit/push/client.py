@@ -465,7 +465,7 @@ def not_connected(listener: Listener, place: PushSettings, path: str, app: str, 
     seen = dict(listener.seen)
     peer = f" from {seen['last_peer']}" if seen.get("last_peer") else ""
     head = (f"Asterisk did not connect to {where} within {timeout} s (the kit listens on "
-            f"{listener.host}:{listener.port}, settings from {place.source or 'the arguments'}). ")
+            f"{listener.host}:{listener.port}, as {place.source or 'the arguments'} say). ")
     if seen["credentials"]:
         user = credentials[0] if credentials else "ARI_USER"
         why = (f"Something connected{peer} {seen['credentials']} time(s) with other credentials: the "

@@ -90,10 +90,15 @@ def resolve(given: dict[str, str], *, host: str | None = None, port: int | None 
             docker_gateway: str | None = None) -> PushSettings:
     """Pure: the push settings from the values set (values()), the arguments, and, when the lab runs in Docker
     on this machine, the address its container reaches this machine at (docker_gateway)."""
-    port = check_port(port if port is not None else (given.get("PUSH_PORT") or DEFAULT_PORT))
-    source = "the arguments" if host or uri else "the lab's settings (PUSH_HOST, PUSH_PORT, PUSH_URI)"
+    configured = check_port(given.get("PUSH_PORT") or DEFAULT_PORT)
+    port = check_port(port) if port is not None else configured
+    source = "the arguments" if host or uri else "the settings PUSH_HOST, PUSH_PORT and PUSH_URI"
     host = host or given.get("PUSH_HOST") or ""
-    uri = uri or given.get("PUSH_URI") or ""
+    if not uri and given.get("PUSH_URI"):
+        uri = check_uri(given["PUSH_URI"])
+        if port != configured and urlsplit(uri).port == configured:     # port= moves the kit: the uri follows
+            uri = _with_uri_port(uri, port)
+    uri = uri or ""
     if not host:
         if docker_gateway and not uri:
             host, source = docker_gateway, f"the Docker lab (its container reaches this machine at {docker_gateway})"
@@ -138,13 +143,13 @@ def with_port(place: PushSettings, port: int) -> PushSettings:
     """The same settings once the listener knows its real port (port 0 picked one): the uri's port follows."""
     if port == place.port:
         return place
-    parts = urlsplit(place.uri)
-    if parts.port in (None, place.port):
-        netloc = f"{_bracket(parts.hostname or '')}:{port}"
-        uri = parts._replace(netloc=netloc).geturl()
-    else:
-        uri = place.uri
+    uri = _with_uri_port(place.uri, port) if urlsplit(place.uri).port in (None, place.port) else place.uri
     return PushSettings(host=place.host, port=port, uri=uri, source=place.source)
+
+
+def _with_uri_port(uri: str, port: int) -> str:
+    parts = urlsplit(uri)
+    return parts._replace(netloc=f"{_bracket(parts.hostname or '')}:{port}").geturl()
 
 
 def this_machine() -> str:
