@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import os
 import queue
 import socket
 import threading
@@ -21,7 +22,8 @@ from typing import Any, Callable
 
 from . import settings as _settings
 from .wire import register_secret
-from .errors import SETTINGS_HINT, AMIActionFailed, AMIClosed, AMIError, AMILoginRefused, AMIUnreachable, WaitTimeout
+from .errors import (AMIActionFailed, AMIClosed, AMIError, AMILoginRefused, AMIUnreachable, SettingsError, WaitTimeout,
+                     ami_login_text, ami_not_ami_text, ami_unreachable_text)
 
 __all__ = ["connect", "AMIClient", "Message", "Parser", "AMIError", "AMILoginRefused", "AMIActionFailed", "AMIClosed",
            "AMIUnreachable"]
@@ -127,10 +129,11 @@ class AMIClient:
     """A logged-in AMI session with a reader thread, queue-like waits and event handlers."""
 
     def __init__(self, host: str, port: int, user: str, secret: str, timeout: float = 10.0,
-                 buffer: int = 10000) -> None:
+                 buffer: int = 10000, *, sources: tuple[str, str] = ("argument", "argument")) -> None:
         __tracebackhide__ = True
         register_secret(secret)                     # never shown on the wire
         self.host, self.port, self.user, self.timeout = host, port, user, timeout
+        address_source, secret_source = sources     # where the address and the secret came from, for messages
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._replies: dict[str, Message] = {}
@@ -141,7 +144,7 @@ class AMIClient:
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as error:
-            raise AMIUnreachable(f"{host}:{port}", str(error)) from None
+            raise AMIUnreachable(f"{host}:{port}", str(error), ami_unreachable_text(f"{host}:{port}", address_source)) from None
         self._reader = self._sock.makefile("rb")
         try:                                        # the banner, within the timeout (a silent port never hangs us)
             self.banner = self._reader.readline().decode(errors="replace").strip()
@@ -151,8 +154,7 @@ class AMIClient:
             self._reader.close()                    # the file holds the socket open until it is closed too
             self._sock.close()
             said = f"it said {self.banner[:40]!r}" if self.banner else f"no greeting within {timeout} s"
-            raise AMIUnreachable(f"{host}:{port}", said, f"Something answers at {host}:{port}, but not AMI: check "
-                                 f"AMI_HOST and AMI_PORT in {SETTINGS_HINT}, or the environment.")
+            raise AMIUnreachable(f"{host}:{port}", said, ami_not_ami_text(f"{host}:{port}", said, address_source))
         self._sock.settimeout(None)
         self._threads = [
             threading.Thread(target=self._read_loop, name=f"vicifast-ami-reader[{host}:{port}]", daemon=True),
@@ -163,9 +165,8 @@ class AMIClient:
         reply = self._send("Login", {"Username": user, "Secret": secret}, check=False)
         if reply.get("Response") != "Success":
             self.close()
-            raise AMILoginRefused(
-                f"AMI refused the login of user {user!r}: {reply.get('Message', 'no reason given')}. Check AMI_USER "
-                f"and AMI_SECRET in {SETTINGS_HINT}, or the environment variables of those names, which override them.")
+            raise AMILoginRefused(ami_login_text(user, reply.get("Message", "no reason given"), secret_source,
+                                                 address_source))
 
     def __repr__(self) -> str:
         return f"<AMIClient {self.user}@{self.host}:{self.port}{' closed' if self._closed else ''}>"
@@ -311,12 +312,30 @@ class AMIClient:
 
 def connect(host: str | None = None, port: int | None = None, user: str | None = None,
             secret: str | None = None, *, timeout: float = 10.0) -> AMIClient:
-    """Log in to AMI (defaults: the lab's AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET; read only when one is missing)."""
+    """Log in to AMI (defaults: AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, else the lab's; read only when one is missing).
+
+    Its errors say what to check where the setting came from: what you passed, your environment, or the lab's
+    settings. With ARI_URL, ARI_USER and ARI_PASSWORD for an Asterisk of your own (not the lab), AMI_USER and
+    AMI_SECRET have no default: the lab's secret is never sent to another server.
+    """
     __tracebackhide__ = True
+    env, lab = os.environ, _settings.uses_lab()
+    named = env.get("AMI_HOST", "").strip()
+    address_source = "argument" if host is not None or port is not None else \
+        "environment" if named and (not lab or named not in _settings.LOCAL_HOSTS) else "lab" if lab else "default"
+    secret_source = "argument" if secret is not None else "environment" if env.get("AMI_SECRET") \
+        else "lab" if lab else "default"
     if host is None or port is None or user is None or secret is None:
         s = _settings.load()
         host = s.ami_host if host is None else host
         port = s.ami_port if port is None else port
         user = s.ami_user if user is None else user
         secret = s.ami_secret if secret is None else secret
-    return AMIClient(host, int(port), user, secret, timeout)
+        if not (user and secret):
+            missing = " and ".join(name for name, value in (("AMI_USER", user), ("AMI_SECRET", secret)) if not value)
+            raise SettingsError(
+                f"{missing} {'are' if ' and ' in missing else 'is'} not set: your ARI settings name an Asterisk of your own ({_settings.elsewhere() or 'ARI_URL'}), "
+                "so the kit does not use its lab's AMI user for it. Set AMI_USER and AMI_SECRET (and AMI_HOST, AMI_PORT "
+                "if AMI is elsewhere) to a user of that server's manager.conf, or pass them: "
+                "vk.ami.connect(host, port, user=..., secret=...).")
+    return AMIClient(host, int(port), user, secret, timeout, sources=(address_source, secret_source))

@@ -162,11 +162,57 @@ def unreachable_text(url: str, source: str = "lab") -> str:
     """What to say when nothing answers at an ARI address, by where the address came from."""
     if source == "lab":
         return (f"Nothing answers at {url} (ARI). Is the lab running? Start it with `vicifast-kit lab up` "
-                "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells.")
+                "(or vk.lab.up() in a notebook); `vicifast-kit lab status` tells. For an Asterisk of your own, "
+                "vk.connect(url=..., user=..., password=...) or set ARI_URL, ARI_USER and ARI_PASSWORD.")
     given = "the URL you passed" if source == "argument" else "ARI_URL from your environment"
     return (f"Nothing answers at {url} ({given}). Is Asterisk running there, with its HTTP server on "
             "(http.conf: enabled = yes, bindaddr and bindport) and ARI on (ari.conf: enabled = yes)? "
             "On that machine, `asterisk -rx \"http show status\"` shows where it listens.")
+
+
+#: Where an AMI setting can come from, as the messages name it.
+AMI_SOURCES = ("argument", "environment", "default", "lab")
+
+
+def ami_unreachable_text(address: str, source: str = "lab") -> str:
+    """What to say when nothing answers at an AMI address, by where the address came from.
+
+    source: "argument" (host/port passed), "environment" (AMI_HOST), "default" (an Asterisk of your own
+    given by ARI_URL..., no AMI_HOST: ARI's host, port AMI_PORT or 5038) or "lab" (the lab's settings).
+    """
+    if source == "lab":
+        return (f"Nothing answers at {address} (AMI). Is the lab running? Start it with `vicifast-kit lab up`; "
+                "`vicifast-kit lab status` tells. For an Asterisk of your own, vk.ami.connect(host, port, user, "
+                "secret) or set AMI_HOST, AMI_PORT, AMI_USER and AMI_SECRET.")
+    given = {"argument": "the host and port you passed", "environment": "AMI_HOST from your environment",
+             "default": "AMI_HOST is not set: the host of ARI_URL, port AMI_PORT or Asterisk's default 5038"}[source]
+    return (f"Nothing answers at {address} (AMI; {given}). Is Asterisk running there with AMI on (manager.conf: "
+            "[general] enabled = yes, port, bindaddr) and does a firewall let you in? On that machine, "
+            "`asterisk -rx \"manager show settings\"` shows where it listens.")
+
+
+def ami_not_ami_text(address: str, said: str, source: str = "lab") -> str:
+    """What to say when something answers at an AMI address but is not AMI, by where the address came from."""
+    where = {"lab": f"AMI_HOST and AMI_PORT in {SETTINGS_HINT}, or the environment variables of those names",
+             "argument": "the host and port you passed", "environment": "AMI_HOST and AMI_PORT in your environment",
+             "default": "AMI_HOST and AMI_PORT (not set: the host of ARI_URL and port 5038 were tried)"}[source]
+    return f"Something answers at {address} ({said}), but not AMI: check {where}."
+
+
+def ami_login_text(user: str, reason: str, secret_source: str = "lab", address_source: str = "lab") -> str:
+    """What to say when AMI refuses a login, by where the secret (and the address) came from; never the secret."""
+    refused = f"AMI refused the login of user {user!r} ({reason})"
+    if secret_source == "argument":
+        return (f"{refused} with the secret you passed: check the user and secret against that server's "
+                "manager.conf (its CLI's `manager show users` lists the users).")
+    if secret_source == "environment":
+        return (f"{refused} with AMI_SECRET from your environment: check AMI_USER and AMI_SECRET against that "
+                "server's manager.conf (its CLI's `manager show users` lists the users).")
+    if address_source in ("argument", "environment"):
+        return (f"{refused} with the lab's secret, at an address that is not the lab's: give that server's user and "
+                "secret (vk.ami.connect(..., user=..., secret=...), or AMI_USER and AMI_SECRET).")
+    return (f"{refused}. Check AMI_USER and AMI_SECRET in {SETTINGS_HINT}, or the environment variables of those "
+            "names, which override them; a lab started with other passwords needs `vicifast-kit lab restart`.")
 
 
 def error_for(status: int, message: str, method: str = "", path: str = "", hint: str = "") -> ARIError:
@@ -303,13 +349,12 @@ class AMIClosed(AMIError, ClientClosed):
 
 
 class AMIUnreachable(LabUnreachable, AMIError):
-    """Nothing answers at the AMI address: the lab is not running."""
+    """Nothing answers at the AMI address (the lab's: it is not running; another server's: its AMI is off or blocked)."""
 
     __module__ = "vicifast_kit.ami"
 
     def __init__(self, address: str, detail: str = "", text: str = "") -> None:
-        text = text or (f"Nothing answers at {address} (AMI). Is the lab running? Start it with `vicifast-kit lab up`; "
-                        "`vicifast-kit lab status` tells.")
+        text = text or ami_unreachable_text(address)
         super().__init__(address, detail, text)
 
     def __reduce__(self):

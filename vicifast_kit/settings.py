@@ -6,11 +6,31 @@ import os
 import secrets as _random
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import SettingsError, SettingsMissing
 
-#: The folder of the lab (config, start script, Dockerfile); VICIFAST_LAB_DIR moves it.
-LAB_DIR = Path(os.environ.get("VICIFAST_LAB_DIR") or Path(__file__).resolve().parent.parent / "docker")
+_PACKAGE = Path(__file__).resolve().parent
+#: The lab's files in a checkout: the repository's docker/ folder, their one source of truth.
+CHECKOUT_LAB_DIR = _PACKAGE.parent / "docker"
+#: The same files inside an installed kit (wheel or sdist): setup.py copies docker/ there when it builds.
+PACKAGED_LAB_DIR = _PACKAGE / "lab" / "files" / "docker"
+
+
+def _lab_dir() -> Path:
+    """VICIFAST_LAB_DIR if set, else the checkout's docker/ folder if there is one, else the packaged copy."""
+    chosen = os.environ.get("VICIFAST_LAB_DIR")
+    if chosen:
+        return Path(chosen).expanduser()
+    if (CHECKOUT_LAB_DIR / "lab.env").is_file():
+        return CHECKOUT_LAB_DIR
+    return PACKAGED_LAB_DIR
+
+
+#: The folder of the lab (lab.env, asterisk/ config, start script, Dockerfile, compose.yaml): the checkout's
+#: docker/, else the copy shipped in the package; VICIFAST_LAB_DIR moves it. The kit only reads it: what the
+#: lab writes goes to secrets_file() and the cache folder (vicifast_kit.lab.rootfs.cache_dir()).
+LAB_DIR = _lab_dir()
 
 #: The lab's passwords: never in the repository, made at random the first time they are needed.
 #: PUSH_PASSWORD is the one Asterisk presents when it connects to the kit (ARI outbound websockets).
@@ -94,8 +114,8 @@ def lab_values() -> dict[str, str]:
             f"The lab's settings file {env_file} is missing, so the kit does not know where your Asterisk is. "
             "Connect with vk.connect(url=\"http://HOST:8088\", user=..., password=...), or set the environment "
             "variables ARI_URL, ARI_USER and ARI_PASSWORD (AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET for AMI); "
-            "or, for the lab, run the kit from its repository (pip install -e .) or point VICIFAST_LAB_DIR at "
-            "the kit's docker/ folder."
+            "or, for the lab, point VICIFAST_LAB_DIR at a folder with the lab's files (the docker/ folder of the "
+            "kit's repository; an installed kit ships them in vicifast_kit/lab/files/docker), or reinstall the kit."
         )
     values = read_env_file(env_file)
     values = {name: os.environ.get(name) or value for name, value in values.items()}
@@ -139,10 +159,64 @@ def _where(name: str) -> str:
     return f"fix it in {LAB_DIR / 'lab.env'}, or set the environment variable {name}"
 
 
+#: Host names that are this machine (where the kit's lab listens).
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def lab_ari_url() -> str | None:
+    """The ARI address of the kit's lab on this machine (http://127.0.0.1:ARI_PORT); None without lab.env."""
+    env_file = LAB_DIR / "lab.env"
+    if not env_file.is_file():
+        return None
+    text = (os.environ.get("ARI_PORT") or read_env_file(env_file).get("ARI_PORT", "")).strip()
+    return f"http://127.0.0.1:{text}" if text.isdigit() else None
+
+
+def is_lab_address(url: str) -> bool:
+    """True when an ARI address is the kit's lab on this machine (127.0.0.1, localhost or ::1, the lab's ARI_PORT)."""
+    lab = lab_ari_url()
+    if lab is None:
+        return False
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and port == urlsplit(lab).port
+
+
+def uses_lab() -> bool:
+    """True when load() reads the lab's settings; False for an Asterisk of your own given by ARI_URL, ARI_USER
+    and ARI_PASSWORD (ARI_URL not the lab's address, or no lab settings at all)."""
+    if not all(os.environ.get(name) for name in ARI_NAMES):
+        return True
+    return (LAB_DIR / "lab.env").is_file() and is_lab_address(os.environ["ARI_URL"])
+
+
+def elsewhere() -> str:
+    """Where the settings point when that is not the kit's lab on this machine ("" when it is), for messages.
+
+    ARI_URL that is not the lab's address, or AMI_HOST that is not this machine, point elsewhere.
+    """
+    url = os.environ.get("ARI_URL", "").strip()
+    if url and not is_lab_address(url):
+        parts = urlsplit(url)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl().rstrip("/")   # never a password
+        return f"{shown} (ARI_URL from your environment)"
+    host = os.environ.get("AMI_HOST", "").strip()
+    if host and host not in LOCAL_HOSTS:
+        return f"{host} (AMI_HOST from your environment)"
+    return ""
+
+
 def load() -> Settings:
-    """The kit's connection defaults: ARI_URL, ARI_USER, ... from the environment, else the lab's settings."""
-    if not (LAB_DIR / "lab.env").is_file() and all(os.environ.get(name) for name in ARI_NAMES):
-        return _from_environment()           # an Asterisk of your own, the kit installed without its lab
+    """The kit's connection defaults: ARI_URL, ARI_USER, ... from the environment, else the lab's settings.
+
+    ARI_URL, ARI_USER and ARI_PASSWORD all set, for another server than the lab: those alone (and AMI_*),
+    nothing of the lab read or written; otherwise the lab's settings, each overridden by its variable.
+    """
+    if not uses_lab():
+        return _from_environment()           # an Asterisk of your own: the lab's settings are not for it
     values = lab_values()
     return Settings(
         ari_url=(os.environ.get("ARI_URL") or f"http://127.0.0.1:{port(values, 'ARI_PORT')}").rstrip("/"),
@@ -157,11 +231,15 @@ def load() -> Settings:
 
 
 def _from_environment() -> Settings:
-    """Settings from ARI_URL, ARI_USER, ARI_PASSWORD (and AMI_*, PUSH_PASSWORD if set) alone; no file read or written."""
+    """Settings from ARI_URL, ARI_USER, ARI_PASSWORD (and AMI_*, PUSH_PASSWORD if set) alone; no file read or written.
+
+    AMI's host defaults to ARI's (the same Asterisk), its port to Asterisk's own 5038; AMI_USER and
+    AMI_SECRET have no default (vicifast_kit.ami.connect says to set them).
+    """
     env = os.environ
     return Settings(
         ari_url=env["ARI_URL"].rstrip("/"), ari_user=env["ARI_USER"], ari_password=env["ARI_PASSWORD"],
-        ami_host=env.get("AMI_HOST") or "127.0.0.1",
+        ami_host=env.get("AMI_HOST") or urlsplit(env["ARI_URL"].strip()).hostname or "127.0.0.1",
         ami_port=port(env, "AMI_PORT") if env.get("AMI_PORT") else 5038,     # Asterisk's own default
         ami_user=env.get("AMI_USER", ""), ami_secret=env.get("AMI_SECRET", ""),
         push_password=env.get("PUSH_PASSWORD", ""),

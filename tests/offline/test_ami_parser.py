@@ -119,11 +119,33 @@ def test_connect_with_every_argument_reads_no_settings(fake_ami, monkeypatch):
     assert fake_ami.seen[2]["Command"] == "pjsip show endpoints"
 
 
-def test_a_refused_login_is_an_ami_error_naming_the_settings(fake_ami):
-    with pytest.raises(vk_ami.AMILoginRefused, match="AMI_SECRET") as err:
+def test_a_refused_login_is_an_ami_error_naming_where_the_secret_came_from(fake_ami, monkeypatch, tmp_path):
+    with pytest.raises(vk_ami.AMILoginRefused) as err:      # passed: check it against that server's manager.conf
         vk_ami.connect("127.0.0.1", fake_ami.port, "someone", "wrong", timeout=5)
     assert isinstance(err.value, vk.Error) and isinstance(err.value, vk_ami.AMIError)
-    assert "vicifast-kit lab status" in str(err.value)
+    text = str(err.value)
+    assert "the secret you passed" in text and "manager.conf" in text and "lab" not in text and "wrong" not in text
+
+
+@pytest.mark.parametrize("source", ["environment", "lab"])
+def test_a_refused_login_with_a_secret_of_the_settings_names_them(source, monkeypatch, tmp_path):
+    server = _FakeAMI()
+    monkeypatch.setenv("VICIFAST_SECRETS_FILE", str(tmp_path / "secrets.env"))      # the lab's: made here, wrong
+    for name in settings.SECRET_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    if source == "environment":
+        monkeypatch.setenv("AMI_SECRET", "wrong-from-env")
+    monkeypatch.setenv("AMI_PORT", str(server.port))            # AMI_HOST is 127.0.0.1 (conftest): the lab's host
+    try:
+        with pytest.raises(vk_ami.AMILoginRefused) as err:
+            vk_ami.connect(user="someone", timeout=5)
+    finally:
+        server.close()
+    text = str(err.value)
+    if source == "environment":
+        assert "AMI_SECRET from your environment" in text and "manager.conf" in text
+    else:
+        assert "AMI_SECRET" in text and "vicifast-kit lab status" in text and "vicifast-kit lab restart" in text
 
 
 @pytest.mark.parametrize("greeting", [b"", b"HTTP/1.1 400 Bad Request\r\n\r\n"])
