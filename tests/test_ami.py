@@ -1,5 +1,6 @@
 """The small AMI client against the lab's real AMI."""
 
+import socket
 import threading
 import time
 import uuid
@@ -34,9 +35,40 @@ def test_login_ping_and_the_secret_stays_hidden(ami, lab_settings):
     assert lab_settings.ami_secret not in repr(ami)
 
 
-def test_a_wrong_secret_is_refused_with_what_to_check(lab_settings):
-    with pytest.raises(vk_ami.AMIError, match="AMI_SECRET"):
-        vk_ami.connect(secret="wrong-secret")
+@pytest.mark.parametrize("source", ["argument", "environment", "lab"])
+def test_a_wrong_secret_is_refused_with_what_to_check_where_it_came_from(source, monkeypatch, tmp_path):
+    from vicifast_kit import settings
+    for name in settings.SECRET_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    if source == "environment":
+        monkeypatch.setenv("AMI_SECRET", "wrong-secret")
+    elif source == "lab":       # the lab's settings, with other passwords than the running lab's
+        monkeypatch.setenv("VICIFAST_SECRETS_FILE", str(tmp_path / "other-lab-secrets.env"))
+    with pytest.raises(vk_ami.AMILoginRefused) as err:
+        vk_ami.connect(secret="wrong-secret") if source == "argument" else vk_ami.connect()
+    text = str(err.value)
+    assert "wrong-secret" not in text and "Authentication failed" in text
+    expected = {"argument": "the secret you passed", "environment": "AMI_SECRET from your environment",
+                "lab": "vicifast-kit lab restart"}[source]
+    assert expected in text
+    assert ("manager.conf" in text) is (source != "lab")        # another server's file, or the lab's settings
+
+
+@pytest.mark.parametrize("source", ["argument", "lab"])
+def test_a_closed_port_says_what_to_check_where_it_came_from(source, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    if source == "lab":
+        monkeypatch.setenv("AMI_PORT", str(closed))          # the lab's AMI_PORT: a lab started elsewhere
+    with pytest.raises(vk_ami.AMIUnreachable) as err:
+        vk_ami.connect(port=closed, timeout=2) if source == "argument" else vk_ami.connect(timeout=2)
+    text = str(err.value)
+    assert f"127.0.0.1:{closed}" in text
+    if source == "argument":
+        assert "the host and port you passed" in text and "manager.conf" in text and "lab up" not in text
+    else:
+        assert "Is the lab running?" in text and "vicifast-kit lab up" in text
 
 
 def test_originate_is_seen_as_newchannel_then_hangup_events(ami):

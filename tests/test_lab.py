@@ -270,3 +270,27 @@ def test_echo_test_and_music_on_hold_extensions(lab_settings, number, context, a
         assert seen[-1]["app_name"] in applications
     finally:
         hang_up(s, caller)
+
+
+def test_lab_cli_for_a_server_of_your_own_runs_through_its_ami_never_in_the_lab_here(lab_settings, monkeypatch):
+    """Settings of your own (ARI_* for another address, AMI_* of a real AMI: the lab's, reached as any server's)."""
+    from vicifast_kit import lab, settings
+    from vicifast_kit.lab import lifecycle
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the lab on this machine was used although the settings point elsewhere")
+
+    for backend in lab.BACKENDS.values():
+        monkeypatch.setattr(backend, "run_inside", not_here)
+        monkeypatch.setattr(backend, "stop", not_here)             # a restart that went past its refusal stops nothing
+    monkeypatch.setattr(lifecycle, "down", not_here)
+    for name, value in (("ARI_URL", "http://127.0.0.2:8088"), ("ARI_USER", lab_settings.ari_user),
+                        ("ARI_PASSWORD", lab_settings.ari_password), ("AMI_HOST", lab_settings.ami_host),
+                        ("AMI_PORT", str(lab_settings.ami_port)), ("AMI_USER", lab_settings.ami_user),
+                        ("AMI_SECRET", lab_settings.ami_secret)):
+        monkeypatch.setenv(name, value)
+    assert settings.elsewhere() == "http://127.0.0.2:8088 (ARI_URL from your environment)"
+    out = lab.cli("core show version")
+    assert out.startswith("Asterisk 22.") and out.endswith("\n")
+    with pytest.raises(lab.NotTheLab, match="127.0.0.2:8088"):
+        lab.restart()                                       # refused before anything is stopped

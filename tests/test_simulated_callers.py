@@ -154,3 +154,18 @@ def test_hostile_say_values_run_nothing(lab):
         result = inside_lab("/usr/local/bin/vicifast-tts", text)
         assert result.returncode == 2 and result.stdout == "" and "refused" in result.stderr
     assert inside_lab("test", "-e", marker).returncode == 1      # the file never appeared in the lab
+
+
+def test_the_lab_has_the_dialplan_simulated_callers_need_asked_once_per_client_and_off_the_wire(lab, monkeypatch):
+    asked = []
+    send = lab.ari.transport.send
+    monkeypatch.setattr(lab.ari.transport, "send", lambda method, path, *a, **k: (
+        asked.append(path) if path == "/asterisk/variable" else None) or send(method, path, *a, **k))
+    simulate._has_lab_dialplan.pop(lab.ari, None)
+    with lab.ari.wire() as wire:
+        lab.call(say=None, duration=5)
+        lab.call(say=None, duration=5)
+    assert asked == ["/asterisk/variable"]                         # once for this client, and the lab passes
+    assert simulate._has_lab_dialplan[lab.ari] is True
+    assert [r["path"] for r in wire.requests if r["path"].startswith("/asterisk")] == []     # not on the wire
+    assert lab.ari.asterisk.get_global_var(variable=simulate.LAB_MARKER).value     # what the check reads: really set

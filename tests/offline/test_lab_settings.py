@@ -69,3 +69,128 @@ def test_the_command_line_says_a_settings_error_in_one_line(no_lab_env, capsys):
     assert cli.main(["lab", "status"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vicifast-kit: The lab's settings file") and "Traceback" not in err
+
+
+# --- the lab's files: the checkout's docker/, else the copy shipped in the package ---------------------------
+def test_the_lab_folder_is_the_checkouts_then_the_packaged_copy_unless_vicifast_lab_dir_says(tmp_path, monkeypatch):
+    monkeypatch.delenv("VICIFAST_LAB_DIR", raising=False)
+    assert settings._lab_dir() == settings.CHECKOUT_LAB_DIR          # this checkout has docker/lab.env
+    monkeypatch.setattr(settings, "CHECKOUT_LAB_DIR", tmp_path / "site-packages" / "docker")   # an installed kit
+    assert settings._lab_dir() == settings.PACKAGED_LAB_DIR
+    assert settings.PACKAGED_LAB_DIR.parts[-4:] == ("vicifast_kit", "lab", "files", "docker")
+    monkeypatch.setenv("VICIFAST_LAB_DIR", str(tmp_path))
+    assert settings._lab_dir() == tmp_path
+
+
+# --- the lab, or another server -------------------------------------------------------------------------------
+@pytest.mark.parametrize("url, lab", [
+    ("http://127.0.0.1:8088", True), ("http://localhost:8088/", True), ("http://[::1]:8088/ari", True),
+    ("http://127.0.0.1:9", False), ("http://pbx.example.invalid:8088", False), ("https://127.0.0.1:8088", False),
+    ("http://127.0.0.1", False), ("http://127.0.0.1:notaport", False)])
+def test_an_address_is_the_labs_when_it_is_this_machine_at_the_labs_ari_port(url, lab, monkeypatch):
+    monkeypatch.setenv("ARI_PORT", "8088")
+    assert settings.is_lab_address(url) is lab
+
+
+def test_settings_point_elsewhere_by_ari_url_or_ami_host_and_never_show_a_password(monkeypatch):
+    monkeypatch.setenv("ARI_PORT", "8088")
+    monkeypatch.setenv("ARI_URL", "http://127.0.0.1:8088")
+    monkeypatch.setenv("AMI_HOST", "127.0.0.1")
+    assert settings.elsewhere() == ""
+    monkeypatch.setenv("AMI_HOST", "pbx.example.invalid")
+    assert settings.elsewhere() == "pbx.example.invalid (AMI_HOST from your environment)"
+    monkeypatch.setenv("ARI_URL", "http://me:hunter2@pbx.example.invalid:8088/")
+    assert settings.elsewhere() == "http://pbx.example.invalid:8088 (ARI_URL from your environment)"
+
+
+def test_ari_settings_of_your_own_are_used_alone_even_beside_the_labs_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("VICIFAST_SECRETS_FILE", str(tmp_path / "secrets.env"))
+    for name in settings.SECRET_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARI_URL", "http://pbx.example.invalid:8088")
+    monkeypatch.setenv("ARI_USER", "me")
+    monkeypatch.setenv("ARI_PASSWORD", "secret")
+    monkeypatch.delenv("AMI_HOST")
+    assert (settings.LAB_DIR / "lab.env").is_file() and not settings.uses_lab()
+    s = settings.load()
+    assert (s.ari_url, s.ari_user, s.ami_host, s.ami_user, s.ami_secret) == (
+        "http://pbx.example.invalid:8088", "me", "pbx.example.invalid", "", "")
+    assert not (tmp_path / "secrets.env").exists()                   # the lab's passwords: not made, not sent
+    monkeypatch.setenv("ARI_URL", f"http://127.0.0.1:{settings.read_env_file(settings.LAB_DIR / 'lab.env')['ARI_PORT']}")
+    monkeypatch.delenv("ARI_PORT", raising=False)
+    assert settings.uses_lab() and settings.load().ami_user     # the lab's own address: the lab's settings
+
+
+@pytest.fixture
+def never_the_local_lab(monkeypatch):
+    """The lab on this machine must not be touched: anything that would start, stop or run in it fails the test."""
+    from vicifast_kit.lab import backends, console, lifecycle, rootfs
+
+    def touched(*args, **kwargs):
+        raise AssertionError("the lab on this machine was used although the settings point elsewhere")
+
+    for module, name in ((rootfs, "locked"), (lifecycle, "down"), (lifecycle, "running_backend"),
+                         (console, "running_backend"), (console, "_rootfs_log")):
+        monkeypatch.setattr(module, name, touched)
+    for backend in backends.BACKENDS.values():
+        monkeypatch.setattr(backend, "run_inside", touched)
+
+
+def test_up_and_restart_refuse_when_the_settings_point_at_another_server(monkeypatch, never_the_local_lab):
+    from vicifast_kit import lab
+    monkeypatch.setenv("ARI_URL", "http://pbx.example.invalid:8088")
+    for action in (lab.up, lab.restart):
+        with pytest.raises(lab.NotTheLab) as raised:
+            action()
+        text = str(raised.value)
+        assert isinstance(raised.value, errors.Error) and "http://pbx.example.invalid:8088 (ARI_URL" in text
+        assert "unset ARI_URL" in text and "on this machine" in text
+
+
+def test_cli_for_another_server_goes_through_its_ami_never_into_the_local_lab(monkeypatch, never_the_local_lab):
+    from vicifast_kit import lab
+    monkeypatch.setenv("ARI_URL", "http://pbx.example.invalid:8088")
+    monkeypatch.setenv("AMI_HOST", "pbx.example.invalid")                  # resolves nowhere: nothing answers
+    with pytest.raises(lab.LabError) as raised:
+        lab.cli("core show version")
+    text = str(raised.value)
+    assert "over AMI" in text and "pbx.example.invalid:9 (AMI; AMI_HOST from your environment)" in text
+    assert "lab up" not in text
+
+
+def test_logs_for_another_server_read_vicifast_lab_log_or_refuse(tmp_path, monkeypatch, never_the_local_lab):
+    from vicifast_kit import lab
+    monkeypatch.setenv("ARI_URL", "http://pbx.example.invalid:8088")
+    monkeypatch.delenv("VICIFAST_LAB_LOG", raising=False)
+    with pytest.raises(lab.NotTheLab, match="VICIFAST_LAB_LOG") as raised:
+        lab.logs(5)
+    assert "pbx.example.invalid" in str(raised.value)
+    log = tmp_path / "messages.log"
+    log.write_text("".join(f"line {n}\n" for n in range(10)))
+    monkeypatch.setenv("VICIFAST_LAB_LOG", str(log))
+    assert lab.logs(2) == "line 8\nline 9"
+
+
+def test_status_of_another_server_says_it_is_not_the_lab(monkeypatch, never_the_local_lab):
+    from fake_ari import FakeARI
+    from vicifast_kit import lab
+
+    server = FakeARI(password="theirs")
+    server.answers[("GET", "/ari/asterisk/info")] = (200, {"system": {"version": "20.5.0"}})
+    server.answers[("GET", "/ari/channels")] = (200, [{"id": "1"}])
+    try:
+        for name, value in (("ARI_URL", server.url), ("ARI_USER", "vicifast"), ("ARI_PASSWORD", "theirs")):
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AMI_USER", raising=False)
+        monkeypatch.delenv("AMI_SECRET", raising=False)
+        result = lab.status()
+    finally:
+        server.close()
+    text = str(result)
+    assert result.up and result.backend is None and result.version == "20.5.0" and result.channels == 1
+    assert f"Server:   {server.url} (ARI_URL from your environment): not the kit's lab (up)" in text
+    assert "AMI_USER and AMI_SECRET are not set" in text and "lab.env" not in text
+    monkeypatch.setenv("ARI_URL", "http://127.0.0.1:9")                     # nothing answers there
+    assert "ARI_URL from your environment" in str(lab.status()) and not lab.status().up
+    with pytest.raises(lab.NotTheLab):
+        lab.status("rootfs")

@@ -12,3 +12,25 @@ class LabError(Error, RuntimeError):
 
 class LabStartFailed(LabError):
     """Asterisk stopped while the lab was starting; the message has its exit code and console."""
+
+
+class NotTheLab(LabError):
+    """A helper of the kit's lab used where the lab is not: your settings point at another Asterisk, or the
+    server lacks what the lab has (its `sim-caller` dialplan, its prompt transcript); the message says what
+    is missing and what to do instead."""
+
+
+def refuse_elsewhere(what: str, instead: str) -> None:
+    """Raise NotTheLab when the settings (ARI_URL, AMI_HOST) point at another server than the lab on this machine.
+
+    `what` says what acts on the lab here ("`vicifast-kit lab cli` runs the command in the kit's lab"),
+    `instead` what to do for that other server.
+    """
+    from .. import settings
+
+    where = settings.elsewhere()
+    if where:
+        raise NotTheLab(
+            f"{what} on this machine, but your settings point at another Asterisk: {where}. For that server, "
+            f"{instead}. For the lab, unset ARI_URL and AMI_HOST (to move the lab to other ports, set ARI_PORT, "
+            "AMI_PORT, ... instead).")

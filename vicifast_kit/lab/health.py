@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .. import settings
 from . import probes
 from .backends import BACKENDS, check_backend, running_backend
-from .errors import START_HINT
+from ..errors import unreachable_text
+from .errors import START_HINT, refuse_elsewhere
 
 
 @dataclass
@@ -22,6 +23,8 @@ class LabStatus:
     ari_url: str = ""
     ami_address: str = ""
     note: str = ""          # e.g. why a backend asked for is not the one that runs
+    #: Where the settings point when that is not the kit's lab ("" for the lab): settings.elsewhere().
+    server: str = ""
 
     @property
     def up(self) -> bool:
@@ -31,6 +34,8 @@ class LabStatus:
     def __str__(self) -> str:
         if self.note:
             return self.note
+        if self.server:
+            return self._other_server()
         where = f"Settings: {settings.LAB_DIR / 'lab.env'}; passwords in {settings.secrets_file()}"
         if not self.up and self.backend is None:
             return f"The lab is down: nothing answers at {self.ari_url}. {START_HINT}\n{where}"
@@ -46,9 +51,25 @@ class LabStatus:
         return "\n".join(lines)
 
 
-def _describe(state: str) -> str:
+    def _other_server(self) -> str:
+        """The report on an Asterisk that is not the kit's lab (the settings point at it)."""
+        if not self.up and self.ari == "unreachable":
+            return unreachable_text(self.ari_url, "environment")
+        lines = [
+            f"Server:   {self.server}: not the kit's lab ({'up' if self.up else 'not answering'})",
+            f"Asterisk: {self.version or 'unknown'}",
+            f"ARI:      {_describe(self.ari, 'your')} at {self.ari_url}/ari",
+            f"AMI:      {_describe(self.ami, 'your')} at {self.ami_address}",
+            f"Channels: {'unknown' if self.channels is None else self.channels} up",
+            "Settings: your environment (ARI_URL, ARI_USER, ARI_PASSWORD, AMI_*); unset ARI_URL and AMI_HOST for the lab",
+        ]
+        return "\n".join(lines)
+
+
+def _describe(state: str, whose: str = "the lab's") -> str:
     """A probe's answer ('ok', 'refused', 'unreachable') in words."""
-    return {"ok": "answers", "refused": "answers but refuses the lab's credentials", "unreachable": "does not answer"}[state]
+    return {"ok": "answers", "refused": f"answers but refuses {whose} credentials", "unreachable": "does not answer",
+            "unset": "not checked (AMI_USER and AMI_SECRET are not set)"}[state]
 
 
 def ari_state(s: settings.Settings) -> tuple[str, dict | None]:
@@ -65,9 +86,17 @@ def status(backend: str | None = None) -> LabStatus:
     """Which backend runs the lab, Asterisk's version, whether ARI and AMI answer, channels up.
 
     With `backend`, the lab of that backend only: when it does not run, the status says so (not up).
+    When your settings point at another Asterisk (ARI_URL, AMI_HOST), the same report is about that
+    server, labelled as not the kit's lab (`server`), with no backend.
     """
     check_backend(backend)
     s = settings.load()
+    server = settings.elsewhere()
+    if server:
+        if backend:
+            refuse_elsewhere(f"`vicifast-kit lab status --backend {backend}` reports on the kit's lab",
+                             "run `vicifast-kit lab status` without --backend")
+        return _status_of(s, None, server)
     current = running_backend()
     if backend and current != backend and not BACKENDS[backend].running():
         runs = f" (it runs with the {current} backend)" if current else ""
@@ -76,11 +105,17 @@ def status(backend: str | None = None) -> LabStatus:
             note=f"The lab is not running with the {backend} backend{runs}. "
                  f"Start it with `vicifast-kit lab up --backend {backend}`.",
         )
+    return _status_of(s, backend or current)
+
+
+def _status_of(s: settings.Settings, backend: str | None, server: str = "") -> LabStatus:
+    """Probe ARI (and AMI, when ARI answers) at the settings' addresses."""
     ari, info = ari_state(s)
-    result = LabStatus(
-        backend=backend or current, ari=ari, ami=probes.ami_login(s) if ari != "unreachable" else "unreachable",
-        ari_url=s.ari_url, ami_address=f"{s.ami_host}:{s.ami_port}",
-    )
+    ami = "unreachable"
+    if ari != "unreachable":
+        ami = probes.ami_login(s) if s.ami_user and s.ami_secret else "unset"
+    result = LabStatus(backend=backend, ari=ari, ami=ami, ari_url=s.ari_url, ami_address=f"{s.ami_host}:{s.ami_port}",
+                       server=server)
     if info:
         result.version = info.get("system", {}).get("version")
         channels = probes.ari_get(s, "/channels")

@@ -24,8 +24,9 @@ def leftovers(ari: "ARIClient | None" = None, timeout: float = 5.0) -> dict[str,
 
     With a client, only what that client made (an originate, a bridge, a recording, the other half
     of its Local calls) or saw enter its app counts: other people's calls in the shared lab do
-    not. Without one, everything in the lab counts. A refused or failed answer raises (an
-    ARIError, LabUnreachable): it is never counted as a leftover.
+    not. Without one, everything on the server the settings name counts (the lab's, unless ARI_URL
+    says another). A refused or failed answer raises (an ARIError, LabUnreachable): it is never
+    counted as a leftover. It only reads, so it works against any Asterisk, the lab or not.
     """
     __tracebackhide__ = True
     if isinstance(ari, (int, float)) and not isinstance(ari, bool):     # leftovers(10): the old signature
@@ -46,7 +47,8 @@ def cleanup(ari: "ARIClient", *, app: str | None = None, min_age: float = 30.0) 
     older than `min_age` seconds and not made by `ari` itself, are touched: a bridge when it is empty
     (or holds only channels removed here), a channel only when `app` is given and the channel sits in
     that Stasis app. Nobody else's calls, bridges or apps are changed; a live client of the same app
-    in another kernel loses its media, so name an app only when its kernel is gone.
+    in another kernel loses its media, so name an app only when its kernel is gone. Since it touches
+    only the kit's own "kit-" objects, it works on whatever server `ari` is connected to, the lab or not.
     """
     now = datetime.now(timezone.utc)
     removed: dict[str, int] = {"channels": 0, "bridges": 0}

@@ -9,13 +9,18 @@ from types import ModuleType
 from .. import settings
 from . import docker, probes, rootfs
 from .backends import BACKENDS, check_backend, choose_backend, running_backend
-from .errors import LabError, LabStartFailed
+from .errors import LabError, LabStartFailed, refuse_elsewhere
 from .health import LabStatus, ari_state, status
 
 
 def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabStatus:
-    """Start the lab (idempotent): Docker if an engine answers, else the root-filesystem lab."""
+    """Start the lab (idempotent): Docker if an engine answers, else the root-filesystem lab.
+
+    It starts the kit's lab on this machine, so it refuses (NotTheLab) while your settings point at
+    another Asterisk (ARI_URL, AMI_HOST): the kit would then wait for, and connect to, that one.
+    """
     check_backend(backend)
+    _refuse_elsewhere("start")
     values = settings.lab_values()
     s = settings.load()
     with rootfs.locked():
@@ -57,7 +62,10 @@ def up(backend: str | None = None, progress=print, timeout: float = 90) -> LabSt
 
 
 def down(backend: str | None = None, progress=print) -> None:
-    """Stop the lab (of that backend only, when given); no Asterisk process, container or mount is left behind."""
+    """Stop the lab (of that backend only, when given); no Asterisk process, container or mount is left behind.
+
+    Always the kit's lab on this machine, whatever ARI_URL or AMI_HOST say (another server is never touched).
+    """
     check_backend(backend)
     with rootfs.locked():
         if backend in (None, "rootfs"):
@@ -68,11 +76,22 @@ def down(backend: str | None = None, progress=print) -> None:
 
 
 def restart(backend: str | None = None, progress=print, timeout: float = 90) -> LabStatus:
-    """Stop the lab and start it again, with the backend it ran with unless `backend` says (websockets drop)."""
+    """Stop the lab and start it again, with the backend it ran with unless `backend` says (websockets drop).
+
+    Like up(), it refuses (NotTheLab) while your settings point at another Asterisk (ARI_URL, AMI_HOST).
+    """
     check_backend(backend)
+    _refuse_elsewhere("restart")
     backend = backend or running_backend()
     down(None, progress)
     return up(backend, progress, timeout)
+
+
+def _refuse_elsewhere(action: str) -> None:
+    """NotTheLab if the settings point at another server than the lab this command would start."""
+    refuse_elsewhere(f"`vicifast-kit lab {action}` (vk.lab.{action}()) would {action} the kit's lab",
+                     "there is nothing to start: connect to it as your settings say (vk.connect()), and restart it "
+                     "on its own machine")
 
 
 def connection_help(values: dict[str, str], s: settings.Settings) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import settings as _settings
-from ..errors import LabUnreachable, error_for
+from ..errors import LabUnreachable, auth_hint, error_for, unreachable_text
 from ..settings import Settings
 
 
@@ -36,16 +36,18 @@ def ari_get_checked(s: Settings, path: str, timeout: float = 3) -> Any:
     __tracebackhide__ = True
     found = ari_get(s, path, timeout)
     if found is None:
-        raise LabUnreachable(s.ari_url)
+        raise LabUnreachable(s.ari_url, text=unreachable_text(s.ari_url, "environment" if os.environ.get("ARI_URL")
+                                                              else "lab"))
     if isinstance(found, dict) and set(found) == {"http_status"}:
         status = found["http_status"]
+        hint = auth_hint(s.ari_user, "environment" if os.environ.get("ARI_PASSWORD") else "lab") if status == 401 else ""
         raise error_for(status, "ARI refused the request" if status in (401, 403) else "ARI answered an error",
-                        "GET", path)
+                        "GET", path, hint)
     return found
 
 
 def lab_getter() -> Callable[[str], Any]:
-    """A GET with the lab's settings (read once), raising on error answers: for vk.lab.leftovers()."""
+    """A GET with the kit's settings (read once; the lab's unless ARI_URL... say otherwise), raising on error answers."""
     s = _settings.load()
     return lambda path: ari_get_checked(s, path)
 

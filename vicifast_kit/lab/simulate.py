@@ -14,11 +14,12 @@ import re
 import threading
 import urllib.error
 import urllib.request
+import weakref
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import settings
-from .errors import LabError
+from .errors import LabError, NotTheLab
 from ..errors import WaitTimeout
 from ..wire import via
 from ..media.stream import CALL_FORMATS
@@ -92,6 +93,11 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
     answer (cause 16, normal clearing). A call for the client's own app waits (up to 10 s) while
     its event websocket reconnects, e.g. just after a lab restart: placed before, it would reach
     no app and fail.
+
+    It needs the kit's lab (or an Asterisk with the lab's dialplan): the first call on a client asks,
+    once, whether the server has it (GET /asterisk/variable?variable=SIM_NOISE, a global the lab's
+    dialplan sets beside its ``sim-caller`` context; not shown on the wire); on another server it
+    raises NotTheLab, saying what is missing and how to place a call there instead.
     """
     if (app is None or app in ari.apps) and not ari.connected:
         try:
@@ -99,6 +105,7 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
         except WaitTimeout:
             raise WaitTimeout(f"the event websocket of app {app or ari.app!r} to reconnect (a call placed "
                               "now would reach no app; is the lab up? `vicifast-kit lab status`)", 10) from None
+    check_lab_dialplan(ari)
     with via("simulate_caller"):
         return ari.channels.originate(
             endpoint=f"Local/{number}@inbound/n", context=CONTEXT, extension="s", priority=1,
@@ -110,12 +117,47 @@ def simulate_caller(ari: "ARIClient", dtmf: str = "", *, say: str | list[str] | 
                        "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": talk or ""})
 
 
+#: A global of the lab's dialplan, set beside its sim-caller context (docker/asterisk/extensions.conf [globals]).
+LAB_MARKER = "SIM_NOISE"
+#: Clients whose server was found to have the lab's dialplan (only a hit is kept: a server may load it later).
+_has_lab_dialplan: "weakref.WeakKeyDictionary[ARIClient, bool]" = weakref.WeakKeyDictionary()
+
+
+def check_lab_dialplan(ari: "ARIClient") -> None:
+    """NotTheLab unless ari's Asterisk has the lab's simulated-caller dialplan (asked once per client, off the wire).
+
+    ARI cannot evaluate a dialplan function without a channel (GET /asterisk/variable reads globals
+    only), so the check reads the global LAB_MARKER that the lab's dialplan defines. An answer that
+    is not 200 tells nothing: the originate that follows raises its own error then.
+    """
+    if _has_lab_dialplan.get(ari):
+        return
+    reply = ari.transport.send("GET", "/asterisk/variable", {"variable": LAB_MARKER})
+    if reply.status != 200:
+        return
+    if (reply.data or {}).get("value"):
+        _has_lab_dialplan[ari] = True
+        return
+    raise NotTheLab(
+        f"vk.lab.simulate_caller needs the kit's lab, and the Asterisk at {ari.url} lacks what it uses: the lab's "
+        "dialplan, i.e. the `sim-caller` context (the simulated person, with the lab's room noise and text to "
+        f"speech) and the `inbound` context that sends a number into your app (its global {LAB_MARKER} is not set "
+        "there). Use the lab (`vicifast-kit lab up`, then vk.connect() without ARI_URL), or place a call into "
+        "your own dialplan: ari.channels.originate(endpoint=\"PJSIP/1001\" or \"Local/NUMBER@your-context\", "
+        f"app=ari.app). To give that server the lab's callers, load the lab's extensions.conf from "
+        f"{settings.LAB_DIR / 'asterisk'} and the sounds its start-asterisk.sh makes.")
+
+
 _transcripts: dict[str, dict[str, str]] = {}
 _transcripts_lock = threading.Lock()
 
 
 def transcript(sound: str, ari: "ARIClient | None" = None) -> str | None:
-    """The words a lab prompt says ("hello-world" or "sound:hello-world" -> "Hello world."), None if unknown."""
+    """The words a lab prompt says ("hello-world" or "sound:hello-world" -> "Hello world."), None if unknown.
+
+    The words come from the transcript the kit's lab serves (/static/vicifast/core-sounds-en.txt) at
+    ari's address (else the settings'): another Asterisk has none, and NotTheLab says so.
+    """
     url = _base_url(ari.url if ari is not None else settings.load().ari_url)
     with _transcripts_lock:
         words = _transcripts.get(url)
@@ -141,12 +183,23 @@ def _fetch_transcript(url: str) -> dict[str, str]:
         with urllib.request.urlopen(address, timeout=10) as reply:
             text = reply.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as error:
-        raise LabError(f"The lab at {url} has no transcript of its prompts ({address}: HTTP {error.code}); "
-                       "a lab started by an older kit lacks it: restart it with `vicifast-kit lab restart`.") from None
+        if settings.is_lab_address(url):
+            raise LabError(f"The lab at {url} has no transcript of its prompts ({address}: HTTP {error.code}); "
+                           "a lab started by an older kit lacks it: restart it with `vicifast-kit lab restart`.") from None
+        raise NotTheLab(
+            f"The Asterisk at {url} does not serve the lab's transcript of its prompts ({address}: HTTP {error.code}): "
+            "vk.lab.transcript knows the words of the kit's lab's prompts only. Use the lab, or read the words in "
+            "the transcript of your server's sound package (Debian's asterisk-core-sounds-en: "
+            "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz). If that server is the kit's lab (e.g. in "
+            "Docker), it was started by an older kit: `vicifast-kit lab restart` on its host.") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise LabError(f"The lab does not answer at {url} ({reason}). "
-                       "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python).") from None
+        if settings.is_lab_address(url):
+            raise LabError(f"The lab does not answer at {url} ({reason}). "
+                           "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python).") from None
+        raise LabError(f"The Asterisk you connected to does not answer at {url} ({reason}): is it running there, "
+                       "with its HTTP server on (http.conf: enabled = yes)? For the kit's lab, unset ARI_URL and run "
+                       "`vicifast-kit lab up`.") from None
     words = {}
     for line in text.splitlines():
         name, sep, said = line.partition(":")
