@@ -17,6 +17,9 @@ from vicifast_kit.lab import probes
 
 #: Dialplan contexts only notebook 01 sends calls to (docker/asterisk/extensions.conf).
 AMI_CONTEXTS = ("ami-lobby", "ami-menu", "agi-menu")
+#: The VICIdial-shaped contexts (docker/asterisk/extensions_vicidial.conf) where notebook 11's callers wait once
+#: handed back (the stand-in in-groups keep a caller on hold), outside any app.
+VICIDIAL_CONTEXTS = ("trunkinbound", "standin-did-route", "standin-ingroup")
 
 
 def code_of(notebook) -> str:
@@ -40,6 +43,8 @@ def ours(code: str, before: dict) -> dict[str, list[str]]:
         dialplan = channel.get("dialplan") or {}
         if dialplan.get("context") in AMI_CONTEXTS:
             return "dialplan_caller" in code
+        if dialplan.get("context") in VICIDIAL_CONTEXTS and dialplan.get("app_name") != "Stasis":
+            return "vicidial_standin" in code
         return dialplan.get("app_name") == "Stasis" and (dialplan.get("app_data") or "").split(",")[0] in apps
 
     channels = [c for c in get("/channels") if c["id"] not in before["channels"] and mine(c)]
