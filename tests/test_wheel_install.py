@@ -120,6 +120,7 @@ def test_import_reads_nothing_of_the_repository_and_takes_the_packaged_settings(
         status = vk.lab.status()
         print(json.dumps({
             "kit": vk.__file__, "lab_dir": str(settings.LAB_DIR), "packaged": str(settings.PACKAGED_LAB_DIR),
+            "is_packaged": settings.lab_is_packaged(),
             "ari_url": s.ari_url, "up": status.up, "root": str(rootfs.root_dir()), "touched": touched,
             "modules": sorted(n for n, m in list(sys.modules.items()) if of_repo(str(getattr(m, "__file__", "") or ""))),
             "finder": [n for n in sys.modules if "__editable__" in n],
@@ -131,6 +132,7 @@ def test_import_reads_nothing_of_the_repository_and_takes_the_packaged_settings(
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["kit"].startswith(str(installed["package"]))
     assert found["lab_dir"] == found["packaged"] == str(installed["package"] / "lab/files/docker")
+    assert found["is_packaged"] is True
     assert found["touched"] == [] and found["modules"] == [] and found["finder"] == []
     assert found["ari_url"] == settings.lab_ari_url()           # the packaged lab.env's port
     assert found["root"] == str(rootfs.root_dir())             # the same packages: the same cached root filesystem

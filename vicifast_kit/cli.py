@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import lab
+from . import lab, settings
 from .errors import Error
 from .doctor import command as doctor
 from .lab.console import follow_logs
@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(lab.cli(" ".join(args.words)), end="")
         elif args.action == "compose":
             lab.docker.check_compose()
+            if settings.lab_is_packaged():            # installed from a wheel: the jupyter service needs a checkout
+                print(f"vicifast-kit: {lab.errors.PACKAGED_COMPOSE_NOTE}", file=sys.stderr)
             return lab.docker.compose(*args.args, timeout=None, capture=False).returncode
     except Error as error:             # the lab's, the settings', AMI's: one line that says what to do
         print(f"vicifast-kit: {error}", file=sys.stderr)

@@ -27,6 +27,11 @@ def _lab_dir() -> Path:
     return PACKAGED_LAB_DIR
 
 
+def lab_is_packaged() -> bool:
+    """True when the lab's files are the copy shipped in the package (the kit runs without its repository)."""
+    return LAB_DIR == PACKAGED_LAB_DIR
+
+
 #: The folder of the lab (lab.env, asterisk/ config, start script, Dockerfile, compose.yaml): the checkout's
 #: docker/, else the copy shipped in the package; VICIFAST_LAB_DIR moves it. The kit only reads it: what the
 #: lab writes goes to secrets_file() and the cache folder (vicifast_kit.lab.rootfs.cache_dir()).

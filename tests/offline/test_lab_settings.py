@@ -194,3 +194,18 @@ def test_status_of_another_server_says_it_is_not_the_lab(monkeypatch, never_the_
     assert "ARI_URL from your environment" in str(lab.status()) and not lab.status().up
     with pytest.raises(lab.NotTheLab):
         lab.status("rootfs")
+
+
+def test_lab_compose_from_an_installed_kit_says_first_that_the_jupyter_service_needs_the_repository(monkeypatch, capsys):
+    import subprocess
+
+    from vicifast_kit import lab
+    ran = []
+    monkeypatch.setattr(lab.docker, "check_compose", lambda: None)
+    monkeypatch.setattr(lab.docker, "compose", lambda *args, **kw: ran.append(args) or subprocess.CompletedProcess(args, 0))
+    assert cli.main(["lab", "compose", "ps"]) == 0 and capsys.readouterr().err == ""      # a checkout: nothing to say
+    monkeypatch.setattr(settings, "LAB_DIR", settings.PACKAGED_LAB_DIR)
+    assert cli.main(["lab", "compose", "ps"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("vicifast-kit: this kit is installed from a package") and "jupyter service does not" in err
+    assert "clone the kit's repository" in err and ran == [("ps",), ("ps",)]

@@ -2,6 +2,14 @@
 
 from ..errors import Error
 
+#: What `vicifast-kit lab compose` says first when the kit runs from an installed package (no checkout).
+PACKAGED_COMPOSE_NOTE = (
+    "this kit is installed from a package: the lab's files are its packaged copy, so the asterisk service works "
+    "(as `vicifast-kit lab up --backend docker`), but the jupyter service does not: its image builds the kit from "
+    "the repository (requirements.txt, pyproject.toml) and mounts the repository's notebooks/. For JupyterLab in "
+    "Docker, clone the kit's repository and run `vicifast-kit lab compose` there; or run JupyterLab yourself "
+    "beside this installed kit.")
+
 #: The last sentence of a message that finds the lab down.
 START_HINT = "Start it with `vicifast-kit lab up` (or vicifast_kit.lab.up() in Python)."
 
