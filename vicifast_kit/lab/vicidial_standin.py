@@ -32,7 +32,7 @@ from ..media.stream import CALL_FORMATS
 from ..wire import via
 from .errors import LabError
 from .simulate import CONTEXT as SIM_CONTEXT
-from .simulate import random_caller_id, say_items
+from .simulate import check_lab_dialplan, random_caller_id, say_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -305,8 +305,10 @@ def call_did(ari: "ARIClient", did: str = PREMENU_DID, dtmf: str = "", *, app: s
     The call runs the lab's VICIdial-shaped ``trunkinbound`` context (a stand-in, not VICIdial):
     DID 8885550100 enters Stasis(app, "did", DID) where `app` (default: the client's app) is set as the
     call's VICIFAST_APP; any other DID goes to the stand-in in-groups. The caller behaves as
-    ``vk.lab.simulate_caller``'s does (delay, dtmf, say, patience, duration).
+    ``vk.lab.simulate_caller``'s does (delay, dtmf, say, patience, duration), and like it raises
+    vk.lab.NotTheLab on an Asterisk without the lab's dialplan.
     """
+    check_lab_dialplan(ari)
     with via("call_did"):
         return ari.channels.originate(
             endpoint=f"Local/{did}@{DID_CONTEXT}/n", context=SIM_CONTEXT, extension="s", priority=1,
