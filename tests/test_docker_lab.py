@@ -1,5 +1,7 @@
 """The Dockerized lab for real: both images built with `docker compose`, Asterisk booted and called,
-JupyterLab serving the notebooks behind its token, notebook 00 run inside it, nothing left behind.
+JupyterLab serving the notebooks behind its token, notebook 00 run inside it, Asterisk's outbound
+websockets (vk.push) reaching the kit on the host and, with notebook 10, inside the JupyterLab
+container, nothing left behind.
 
 Runs on the machine's Docker engine when one answers, else on a private engine of this test run
 (tests/docker_helpers.py), and skips only where no engine can run. The Docker lab here is a second
@@ -15,6 +17,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pytest
 import requests
 
 import vicifast_kit as vk
-from vicifast_kit import lab, settings
+from vicifast_kit import lab, push, settings
 from vicifast_kit.lab import docker, probes
 
 import docker_helpers as dh
@@ -36,8 +39,8 @@ def free_ports() -> dict[str, str]:
     """Ports for the Docker lab clear of the shared lab's (8088, 5038, 5060, 10000-10099) and of anything listening."""
     for base in (28000, 38000, 48000, 58000):
         ports = {"ARI_PORT": base + 88, "AMI_PORT": base + 38, "SIP_PORT": base + 60, "RTP_START": base + 100,
-                 "RTP_END": base + 119, "JUPYTER_PORT": base + 888}
-        tcp = [ports[name] for name in ("ARI_PORT", "AMI_PORT", "JUPYTER_PORT")]
+                 "RTP_END": base + 119, "JUPYTER_PORT": base + 888, "PUSH_PORT": base + 790}
+        tcp = [ports[name] for name in ("ARI_PORT", "AMI_PORT", "JUPYTER_PORT", "PUSH_PORT")]
         udp = [ports["SIP_PORT"], *range(ports["RTP_START"], ports["RTP_END"] + 1)]
         if not any(probes.port_taken("127.0.0.1", port) for port in tcp) and \
                 not any(probes.port_taken("127.0.0.1", port, socket.SOCK_DGRAM) for port in udp):
@@ -81,7 +84,7 @@ def docker_lab():
             PORTS.update(free_ports())
             for name, value in PORTS.items():
                 patch.setenv(name, value)
-            for name in ("ARI_URL", "AMI_HOST"):
+            for name in ("ARI_URL", "AMI_HOST", "PUSH_HOST", "PUSH_URI"):
                 patch.delenv(name, raising=False)
             docker.stop()              # what a killed run of these tests may have left
             yield {"engine": engine, "env": os.environ.copy()}
@@ -152,6 +155,49 @@ def test_ari_and_ami_answer_in_the_container_and_a_call_goes_through(docker_lab)
         assert all(phone in endpoints for phone in ("6001", "6002", "6003")), endpoints
 
 
+def _outbound_websockets() -> dict[str, str]:
+    """The Docker lab's outbound websocket connections: name -> the URI Asterisk connects to."""
+    listed = docker.run_inside("asterisk", "-rx", "ari show outbound-websockets").stdout
+    return {line.split()[0]: line.split()[-1] for line in listed.splitlines() if line.startswith("vicifast-")}
+
+
+def test_asterisks_outbound_websockets_reach_the_kit_on_the_host(docker_lab):
+    # `lab up --backend docker` started Asterisk alone: its outbound websockets go to the machine that runs
+    # Docker (host.docker.internal), where vk.push listens on the address the container resolves it to.
+    before = set(threading.enumerate())
+    port = PORTS["PUSH_PORT"]
+    assert _outbound_websockets() == {"vicifast-push": f"ws://host.docker.internal:{port}/ari/push",
+                                      "vicifast-percall": f"ws://host.docker.internal:{port}/ari/per-call"}
+    gateway = docker.host_gateway()
+    assert gateway and not gateway.startswith("127.")
+    ari = push.connect(connect_timeout=20)
+    placer = vk.connect(app="docker-push-placer")
+    try:
+        assert ari.listening == f"{gateway}:{port}" and ari.url_pushed == f"ws://host.docker.internal:{port}/ari/push"
+        assert f"listening on {gateway}:{port}" in repr(ari)
+        assert ari.request("GET", "/asterisk/info")["system"]["version"].startswith("22.")   # REST over the socket
+        vk.lab.simulate_caller(ari, say=None, dtmf="5")
+        start = ari.wait_for("StasisStart", timeout=15)
+        assert start.application == push.PUSH_APP and start.args == ["inbound", "5551000"]
+        start.channel.answer()
+        assert start.channel.wait_for("ChannelDtmfReceived", timeout=15).digit == "5"
+        start.channel.hangup()
+        assert start.channel.wait_for("StasisEnd", timeout=10)
+        with push.PerCallServer() as server:          # the per-call connection takes the same way
+            vk.lab.simulate_caller(placer, app=push.PER_CALL_APP, say=None)
+            call = server.next_call(timeout=15)
+            begun = call.wait_for("StasisStart", timeout=10)
+            begun.channel.hangup()
+            assert call.wait_for("StasisEnd", timeout=10)
+        eventually(lambda: not [c for c in placer.channels.list() if c.name.startswith("Local/5551000@inbound")],
+                   15, "the test's calls to end")
+    finally:
+        placer.close()
+        ari.close()
+    left = [t.name for t in threading.enumerate() if t not in before and t.is_alive() and t.name.startswith("vicifast")]
+    assert not left, f"threads left running: {left}"
+
+
 @pytest.mark.timeout(900)
 def test_jupyterlab_serves_the_notebooks_behind_its_token(docker_lab):
     env = docker_lab["env"]
@@ -210,6 +256,46 @@ def test_notebook_00_runs_inside_the_jupyter_container_against_the_asterisk_cont
     )
     timed("notebook 00 inside the jupyter container", started)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.timeout(600)
+def test_notebook_10_runs_inside_the_jupyter_container_where_asterisk_pushes_to_it(docker_lab):
+    # With JupyterLab beside it (`lab compose up`), the lab's Asterisk connects to the kit in the jupyter
+    # service (ws://jupyter:PUSH_PORT), which listens on its container's every address; the stored outputs,
+    # made against the root-filesystem lab, show ws://127.0.0.1:8790.
+    port = PORTS["PUSH_PORT"]
+    assert _outbound_websockets()["vicifast-push"] == f"ws://jupyter:{port}/ari/push"
+    stored = settings.read_env_file(settings.LAB_DIR / "lab.env")
+    rules = (Path(settings.LAB_DIR).parent / "notebooks/nbval_sanitize.cfg").read_text() + (
+        "\n[docker-lab-address]\n"
+        f"regex: http://asterisk:{PORTS['ARI_PORT']}\n"
+        f"replace: http://127.0.0.1:{stored['ARI_PORT']}\n"
+        "\n[docker-push-listening]\n"
+        "regex: \\s\\(listening on [^)]*\\)\n"
+        "replace: \n"
+        "\n[docker-push-address]\n"
+        "regex: ws://jupyter:\n"
+        "replace: ws://127.0.0.1:\n"
+        "\n[docker-push-every-address]\n"
+        "regex: \\b0\\.0\\.0\\.0:\n"
+        "replace: 127.0.0.1:\n"
+        "\n[docker-push-port]\n"
+        f"regex: :{port}\\b\n"
+        f"replace: :{stored['PUSH_PORT']}\n"
+        "\n[cli-column-padding]\n"
+        "regex: [ ]+\\n\n"
+        "replace: \\n\n"
+    )
+    started = time.monotonic()
+    result = docker.compose(
+        "exec", "-T", "jupyter", "sh", "-c",
+        "cat > /tmp/sanitize.cfg && python -m pytest -p no:cacheprovider -q --nbval --nbval-current-env "
+        "--nbval-sanitize-with /tmp/sanitize.cfg 10_asterisk_pushes_to_you.ipynb",
+        timeout=500, stdin=rules,
+    )
+    timed("notebook 10 inside the jupyter container", started)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
 
 
