@@ -24,8 +24,8 @@ REPO = PACKAGE.parent
 #: The core: what every feature builds on. It imports no feature.
 CORE = ["__init__", "settings", "errors", "description", "handles", "events", "event_websocket", "transport",
         "contracts", "client", "causes", "operations", "wire"]
-FEATURES = {"lab", "widgets", "media", "push", "voice", "audio", "ami", "doctor", "numpy", "ipywidgets", "anywidget",
-            "websockets", "pocketsphinx"}
+FEATURES = {"lab", "widgets", "media", "push", "voice", "audio", "ami", "doctor", "service", "numpy", "ipywidgets",
+            "anywidget", "websockets", "pocketsphinx", "prometheus_client"}
 #: The only places the core reaches a feature: the feature's own entry point, imported when first used.
 ENTRY_POINTS = {
     ("handles", "Channel.media", "media"), ("handles", "Channel.listen", "media"), ("handles", "Bridge.media", "media"),
@@ -78,9 +78,9 @@ def test_the_core_imports_no_feature_except_at_its_entry_points():
 def test_import_vicifast_kit_loads_only_the_core():
     code = ("import sys, json, vicifast_kit\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('numpy', 'ipywidgets', 'anywidget', 'websockets', 'pocketsphinx', 'IPython') "
+            "('numpy', 'ipywidgets', 'anywidget', 'websockets', 'pocketsphinx', 'IPython', 'prometheus_client') "
             "or m.startswith(('vicifast_kit.lab', 'vicifast_kit.widgets', 'vicifast_kit.media', 'vicifast_kit.push', "
-            "'vicifast_kit.voice', 'vicifast_kit.audio', 'vicifast_kit.ami', 'vicifast_kit.doctor')))))\n")
+            "'vicifast_kit.voice', 'vicifast_kit.audio', 'vicifast_kit.ami', 'vicifast_kit.doctor', 'vicifast_kit.service')))))\n")
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout)
     assert loaded == []

@@ -45,7 +45,9 @@ def load_app(target: str) -> App:
                                f"e.g. {where}:{next(iter(sorted(apps)), 'app')}")
         app = namespace[name]
         if not isinstance(app, App):
-            raise ServiceError(f"{name!r} in {label} is a {type(app).__name__}, not a vk.App: name the App, "
+            kind = type(app).__name__
+            raise ServiceError(f"{name!r} in {label} is {'an' if kind[:1] in 'aeiouAEIOU' else 'a'} {kind}, not a "
+                               "vk.App: name the App, "
                                f"e.g. `app = vk.App(\"ivr\")` then `{where}:app`")
     elif not apps:
         raise ServiceError(f"{label} makes no vk.App: add `app = vk.App(\"ivr\")` and a function decorated with "

@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 import traceback
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from .app import current_call
 
@@ -50,13 +50,20 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(app: str, instance: str, stream: IO[str] | None = None, level: int | str = logging.INFO
-              ) -> logging.Handler:
-    """Send every log record of this process to stream (stdout) as JSON lines; returns the handler (remove it to undo)."""
+              ) -> Callable[[], None]:
+    """Send every log record of this process to stream (stdout) as JSON lines instead; returns the function that undoes it."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
     handler.setFormatter(JsonFormatter(app, instance))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    before, before_level = list(root.handlers), root.level
+    for old in before:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    return handler
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        for old in before:
+            root.addHandler(old)
+        root.setLevel(before_level)
+    return undo

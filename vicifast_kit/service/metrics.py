@@ -66,7 +66,7 @@ class Metrics:
         self.info = Info("vicifast_app", "Which instance of the app this is", ["app"], registry=self.registry)
         self.info.labels(**labels).info({"app_instance": app.instance, "version": _kit_version()})
         self._stop_listening: Callable[[], None] | None = None
-        self._remove = app.observe(self._observe)
+        self._remove = app.observe(self.observe)
         if app.ari is not None:             # already started: time its requests from now on
             self._listen()
 
@@ -78,7 +78,7 @@ class Metrics:
         self._stop_listening = self.app.ari.on_request(
             lambda method, path, status, started, seconds: histogram.labels(app=name, method=method).observe(seconds))
 
-    def _observe(self, kind: str, fields: dict[str, Any]) -> None:
+    def observe(self, kind: str, fields: dict[str, Any]) -> None:
         """The App's observer: count outcomes, time handlers, listen to each new client's requests."""
         if kind == "started":
             self._listen()

@@ -18,7 +18,7 @@ from ..errors import Error
 from . import logs
 from .app import stop_on_signals
 from .errors import ServiceError
-from .http import DEFAULT_HOST, DEFAULT_PORT, StatusServer
+from .health import DEFAULT_HOST, DEFAULT_PORT, StatusServer
 from .loader import load_app
 
 log = logging.getLogger("vicifast_kit.service")
@@ -71,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         metrics.close()
         return _fail(f"cannot listen on {args.host}:{args.port} for /healthz and /metrics ({error.strerror or error}): "
                      "choose another port with --port (0 picks a free one)")
-    handler = logs.configure(app.name, app.instance, level=args.log_level)
+    undo_logs = logs.configure(app.name, app.instance, level=args.log_level)
+    # The client's own "Connected"/"Closed" lines say what the App's started/stopped lines say (and a start that
+    # fails would print one before its error): its warnings (the websocket lost, reconnected) still show.
+    client_log = logging.getLogger("vicifast_kit.client")
+    client_level = client_log.level
+    client_log.setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         with stop_on_signals(app):
             try:
@@ -92,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         status.close()
         metrics.close()
-        logging.getLogger().removeHandler(handler)
+        client_log.setLevel(client_level)
+        undo_logs()
     return 0
 
 
