@@ -277,6 +277,8 @@ class Call:
             far.feed(ev.raw, at)
         end = result.ended if result.ended is not None else (_seconds(events[-1].timestamp, t0) if events else 0.0)
         far.end(end or 0.0)
+        if result.answered is None and result.cause == 19:
+            first_hangup = "caller"     # the originate's timeout (the caller's patience) ends the far half first
         result.hung_up_by = "test" if self._hung_up_by_test else (first_hangup or "")
         result.digits = far.digits
         result.steps = [Step(*step) for step in far.steps]
