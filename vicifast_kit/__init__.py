@@ -19,7 +19,7 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
                       Mailbox, Module, Playback, Record, Sound, StoredRecording)
 
 __all__ = [
-    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor", "service",
+    "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor", "service", "testing",
     "connect", "ARIClient", "MediaStream", "App", "Transport", "EventSource", "Reply",
     "Error", "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "CallEnded", "Conflict",
     "UnprocessableEntity", "ServerError", "LabUnreachable", "RequestTimeout", "TransportError", "ProtocolError",
@@ -32,7 +32,7 @@ __all__ = [
 
 #: Feature packages, imported on first use so `import vicifast_kit` stays light (no numpy, ipywidgets,
 #: anywidget, websockets or lab modules until they are needed).
-_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor", "service")
+_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor", "service", "testing")
 
 
 def __getattr__(name: str):
