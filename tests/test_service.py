@@ -176,3 +176,48 @@ def test_left_calls_fallback_sends_a_call_still_in_progress_to_the_fallback(make
     summary = app.stop()
     assert len(summary.left) == 1 and summary.left[0].how == "handed back to the dialplan's fallback"
     assert callers.cause(caller) == FALLBACK_CAUSE
+
+
+# --- the example shipped with the kit: notebook 07's IVR as a service ------------------------------------
+@pytest.fixture
+def example_ivr(app_name, monkeypatch):
+    """vicifast_kit/examples/ivr.py's App on the test's own app name and queue (the lab is shared); its results."""
+    from vicifast_kit.examples import ivr
+    monkeypatch.setattr(ivr.app, "name", app_name)
+    monkeypatch.setattr(ivr, "QUEUE", f"{app_name}-queue")
+    results = {}
+    remove = ivr.app.observe(lambda kind, fields: results.setdefault(fields["call"], []).append(fields.get("result"))
+                             if kind == "call_ended" else None)
+    yield ivr, results
+    remove()
+    ivr.app.stop(drain_timeout=0)
+    with vk.connect(app=app_name + "-cleanup") as ari:
+        try:
+            ari.bridges.destroy(bridge_id=ivr.QUEUE)
+        except vk.NotFound:
+            pass
+
+
+def test_the_example_ivr_routes_like_notebook_07_and_a_resumed_caller_keeps_its_place_in_the_queue(
+        example_ivr, callers):
+    ivr, results = example_ivr
+    app = ivr.app.start()
+    ari = app.ari
+    sales = callers.dial(caller_number="5552001")
+    callers.answered(sales)
+    callers.press(sales, "1")
+    operator = callers.dial(caller_number="5552002")
+    callers.answered(operator)
+    callers.press(operator, "0")
+    vip = callers.dial(caller_number="5550007")              # skips the menu
+    eventually(lambda: sum(len(r) for r in results.values()) == 3, 30, "the three calls to be routed")
+    assert sorted(r[0] for r in results.values()) == ["operator", "sales", "sales (VIP)"]
+    queue = ari.bridges.get(bridge_id=ivr.QUEUE)
+    (waiting,) = queue.channels
+    assert results[waiting] == ["operator"]
+    app.stop()                                                # the caller in the queue stays: the queue too
+    assert callers.still_up(operator) and callers.still_up(vip) and callers.still_up(sales)
+    app.start()                                               # a new start takes the waiting caller over
+    eventually(lambda: len(results[waiting]) == 2, 15, "the waiting caller to be resumed")
+    assert results[waiting][1] == "operator (resumed, still waiting)"
+    assert ivr.app.ari.bridges.get(bridge_id=ivr.QUEUE).channels == [waiting]
