@@ -221,3 +221,25 @@ def test_the_example_ivr_routes_like_notebook_07_and_a_resumed_caller_keeps_its_
     eventually(lambda: len(results[waiting]) == 2, 15, "the waiting caller to be resumed")
     assert results[waiting][1] == "operator (resumed, still waiting)"
     assert ivr.app.ari.bridges.get(bridge_id=ivr.QUEUE).channels == [waiting]
+
+
+def test_after_the_websocket_comes_back_a_call_in_progress_is_not_handed_to_a_second_handler(make_app, callers):
+    seen = []
+
+    def handler(call):
+        seen.append(call.resumed)
+        return key_then_hang_up(call)
+
+    app = make_app(handler).start()
+    scans = []
+    app.observe(lambda kind, fields: scans.append(fields["channels"]) if kind == "resume_scan" else None)
+    caller = callers.dial()
+    callers.answered(caller)
+    app.ari.event_source.drop()                               # as a network failure would
+    app.ari.wait_for("WebSocketReconnected", timeout=15)
+    eventually(lambda: scans, 10, "the App to look for calls in its app again")
+    assert scans == [1] and app.health()["status"] == "ok"    # it saw the call there, and knew it
+    callers.press(caller, "2")                                # its events reach the handler again
+    assert callers.cause(caller) == 16
+    eventually(lambda: app.counts["done"] == 1, 10, "the handler to end")
+    assert seen == [False]                                    # the rescan after the reconnect found it taken

@@ -527,6 +527,8 @@ class App:
         if found:
             self._emit("resumed", message=f"Found {found} call(s) already in app {self.name!r}: each handed to the "
                        "handler with call.resumed True", calls=found)
+        self._emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.name!r}: "
+                   f"{len(ids)} channel(s) there, {found} new to this instance", channels=len(ids), calls=found)
 
     # --- stopping ------------------------------------------------------------------------------------
     def request_stop(self, why: str = "") -> None:
