@@ -229,3 +229,18 @@ def test_a_wrong_password_is_one_line_and_exit_2(service_file, app_name):
     assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1 and f"cannot start app {app_name!r}: 401" in run.stderr
     assert "not-the-password" not in run.stderr
+
+
+def test_a_second_sigterm_stops_at_once_and_says_which_call_it_left(serve, callers):
+    served = serve(drain=60)
+    caller = callers.dial()
+    callers.answered(caller)
+    call_id = served.line(lambda ln: ln["event"] == "call_started")["call"]
+    served.proc.send_signal(signal.SIGTERM)
+    served.line(lambda ln: ln["event"] == "draining")
+    started = time.monotonic()
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.end() == 0 and time.monotonic() - started < 15      # not the 60 s of the drain
+    assert any(ln["event"] == "hurry" for ln in served.lines)
+    assert [left["id"] for left in served.lines[-1]["left"]] == [call_id]
+    assert callers.still_up(caller)
