@@ -106,6 +106,20 @@ class StopSummary:
         return text
 
 
+class _NoEvents:
+    """An EventSource that delivers nothing: a client made with it makes requests only (and registers no app)."""
+
+    def __init__(self) -> None:
+        self.state = "connected"
+
+    def start(self, deliver: Callable[[dict], Any], on_state: Callable[[bool], Any]) -> None:
+        """Nothing to open."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+        self.state = "disconnected"
+
+
 class _Running:
     """One call whose handler runs: its handle, thread and start time."""
 
@@ -157,6 +171,7 @@ class App:
         #: This instance's id, in every log line and in the metrics' vicifast_app_info.
         self.instance = instance or default_instance()
         self._connection = {"url": url, "user": user, "password": password}
+        self._settings: dict[str, str | None] = dict(self._connection)
         self._handler: Callable[[Channel], Any] | None = None
         self._on_start: list[Callable[[ARIClient], Any]] = []
         self._on_stop: list[Callable[[ARIClient], Any]] = []
@@ -288,6 +303,7 @@ class App:
             self._set_stopped()
             raise
         self._ari = ari
+        self._settings = settings
         self._counts = collections.Counter()
         self._seen = set()
         self._summary = None
@@ -592,10 +608,6 @@ class App:
             for record in records:
                 record.left = True
                 self._counts["left"] += 1
-        left = [LeftCall(r.call.id, r.call.raw.get("name", ""), self._leave(r.call)) for r in records]
-        for item in left:
-            self._emit("call_left", item.id, level=logging.WARNING, message=f"Left call {item}", how=item.how,
-                       outcome="left")
         ari = self._ari
         for hook in self._on_stop:
             try:
@@ -614,7 +626,11 @@ class App:
         if self._control is not None:
             self._control.join(10)
         if ari is not None:
-            ari.close()
+            ari.close()             # from here a handler still running gets ClientClosed: it can no longer touch its call
+        left = self._leave([r.call for r in records])
+        for item in left:
+            self._emit("call_left", item.id, level=logging.WARNING, message=f"Left call {item}", how=item.how,
+                       outcome="left")
         for thread in list(self._threads):
             thread.join(2)
             if thread.is_alive():
@@ -627,18 +643,37 @@ class App:
         self._set_stopped()
         return self._summary
 
-    def _leave(self, call: Channel) -> str:
-        """What stop() does with a call still being handled when the drain is over; says how, in words."""
-        if self.left_calls == "fallback":
-            return "handed back to the dialplan's fallback" if self.hand_back(call, "left", count=False) \
-                else "had ended"
-        if self.left_calls == "hangup":
-            try:
-                call.hangup()
-                return "hung up"
-            except (NotFound, ClientClosed):
-                return "had ended"
-        return f"left in app {self.name!r}: the next start of the app resumes it (call.resumed True)"
+    def _leave(self, calls: list[Channel]) -> list[LeftCall]:
+        """What stop() does with the calls still being handled when the drain is over (the App's client is closed)."""
+        if not calls:
+            return []
+        if self.left_calls == "leave":
+            how = f"left in app {self.name!r}: the next start of the app resumes it (call.resumed True)"
+            return [LeftCall(c.id, c.raw.get("name", ""), how) for c in calls]
+        # A client of requests only (no events, no app registered): the handlers' own client is closed, so
+        # a handler that still runs cannot hang up the call it has lost (or answer it) after this.
+        try:
+            ari = connect(self.name, event_source=_NoEvents(), **self._settings)
+        except Error as error:
+            how = f"left in app {self.name!r} (could not reach ARI to {self.left_calls} it: {error})"
+            return [LeftCall(c.id, c.raw.get("name", ""), how) for c in calls]
+        left = []
+        try:
+            for call in calls:
+                mine = ari.context.wrap("Channel", call.raw)
+                if self.left_calls == "fallback":
+                    how = "handed back to the dialplan's fallback" if self.hand_back(mine, "left", count=False) \
+                        else "had ended"
+                else:
+                    try:
+                        mine.hangup()
+                        how = "hung up"
+                    except NotFound:
+                        how = "had ended"
+                left.append(LeftCall(call.id, call.raw.get("name", ""), how))
+        finally:
+            ari.close()
+        return left
 
     # --- telling observers and logs ------------------------------------------------------------------
     def _extra(self, event: str, call: Channel | str | None = None, **fields: Any) -> dict:
