@@ -243,3 +243,17 @@ def test_after_the_websocket_comes_back_a_call_in_progress_is_not_handed_to_a_se
     assert callers.cause(caller) == 16
     eventually(lambda: app.counts["done"] == 1, 10, "the handler to end")
     assert seen == [False]                                    # the rescan after the reconnect found it taken
+
+
+def test_an_on_start_hook_that_fails_stops_the_start_and_leaves_no_thread(make_app):
+    before = set(threading.enumerate())
+    app = make_app(key_then_hang_up)
+
+    @app.on_start
+    def broken(ari):
+        raise RuntimeError("no queue today")
+
+    with pytest.raises(RuntimeError, match="no queue today"):
+        app.start()
+    assert app.state == "stopped" and app.ari is None and app.threads == []
+    assert set(threading.enumerate()) - before == set()

@@ -351,6 +351,7 @@ class App:
             self._control.join(5)
         self._ari = None
         self._set_stopped()
+        self._ready.set()           # a call admitted meanwhile ends its thread at once (see _run_call)
 
     def __enter__(self) -> "App":
         return self.start()
@@ -417,6 +418,10 @@ class App:
     def _run_call(self, call: Channel) -> None:
         current_call.set(call.id)
         self._ready.wait()
+        if self._state == "stopped":        # the start failed (an on_start hook): the call stays where it is
+            with self._lock:
+                self._running.pop(call.id, None)
+            return
         started = time.monotonic()
         caller = call.raw.get("caller") or {}
         self._emit("call_started", call, message=f"Call {call.id} from {caller.get('number') or 'unknown'} to "
