@@ -7,7 +7,6 @@ import json
 import logging
 import subprocess
 import sys
-import textwrap
 import threading
 import urllib.error
 import urllib.request
