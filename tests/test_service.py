@@ -181,10 +181,9 @@ def test_left_calls_fallback_sends_a_call_still_in_progress_to_the_fallback(make
 # --- the example shipped with the kit: notebook 07's IVR as a service ------------------------------------
 @pytest.fixture
 def example_ivr(app_name, monkeypatch):
-    """vicifast_kit/examples/ivr.py's App on the test's own app name and queue (the lab is shared); its results."""
+    """vicifast_kit/examples/ivr.py's App on the test's own app name (the lab is shared; its queue follows); its results."""
     from vicifast_kit.examples import ivr
     monkeypatch.setattr(ivr.app, "name", app_name)
-    monkeypatch.setattr(ivr, "QUEUE", f"{app_name}-queue")
     results = {}
     remove = ivr.app.observe(lambda kind, fields: results.setdefault(fields["call"], []).append(fields.get("result"))
                              if kind == "call_ended" else None)
@@ -193,7 +192,7 @@ def example_ivr(app_name, monkeypatch):
     ivr.app.stop(drain_timeout=0)
     with vk.connect(app=app_name + "-cleanup") as ari:
         try:
-            ari.bridges.destroy(bridge_id=ivr.QUEUE)
+            ari.bridges.destroy(bridge_id=ivr.queue_id())
         except vk.NotFound:
             pass
 
@@ -212,7 +211,8 @@ def test_the_example_ivr_routes_like_notebook_07_and_a_resumed_caller_keeps_its_
     vip = callers.dial(caller_number="5550007")              # skips the menu
     eventually(lambda: sum(len(r) for r in results.values()) == 3, 30, "the three calls to be routed")
     assert sorted(r[0] for r in results.values()) == ["operator", "sales", "sales (VIP)"]
-    queue = ari.bridges.get(bridge_id=ivr.QUEUE)
+    queue = ari.bridges.get(bridge_id=ivr.queue_id())
+    assert queue.id == f"{app.name}-operator-queue"
     (waiting,) = queue.channels
     assert results[waiting] == ["operator"]
     app.stop()                                                # the caller in the queue stays: the queue too
@@ -220,7 +220,7 @@ def test_the_example_ivr_routes_like_notebook_07_and_a_resumed_caller_keeps_its_
     app.start()                                               # a new start takes the waiting caller over
     eventually(lambda: len(results[waiting]) == 2, 15, "the waiting caller to be resumed")
     assert results[waiting][1] == "operator (resumed, still waiting)"
-    assert ivr.app.ari.bridges.get(bridge_id=ivr.QUEUE).channels == [waiting]
+    assert ivr.app.ari.bridges.get(bridge_id=ivr.queue_id()).channels == [waiting]
 
 
 def test_after_the_websocket_comes_back_a_call_in_progress_is_not_handed_to_a_second_handler(make_app, callers):

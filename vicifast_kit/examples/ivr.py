@@ -37,26 +37,29 @@ MENU, INVALID = "basic-pbx-ivr-main", "pm-invalid-option"
 SORRY = ["sound:im-sorry", "sound:please-try-again"]
 VIPS = {"5550007"}
 SALES_ROOM = "8200"
-#: The operator queue's bridge id: fixed, so an instance started after another finds the same queue.
-QUEUE = "ivr-operator-queue"
+
+
+def queue_id() -> str:
+    """The operator queue's bridge id: named after the app, so an instance started after another finds the same queue."""
+    return f"{app.name}-operator-queue"
 
 
 @app.on_start
 def open_operator_queue(ari: vk.ARIClient) -> None:
     """The holding bridge callers wait in for an operator, with music (kept if an earlier instance made it)."""
     try:
-        ari.bridges.get(bridge_id=QUEUE)
+        ari.bridges.get(bridge_id=queue_id())
     except vk.NotFound:
-        ari.bridges.create_with_id(bridge_id=QUEUE, type="holding", name="operator-queue")
-    ari.bridges.start_moh(bridge_id=QUEUE, moh_class="default")
+        ari.bridges.create_with_id(bridge_id=queue_id(), type="holding", name="operator-queue")
+    ari.bridges.start_moh(bridge_id=queue_id(), moh_class="default")
 
 
 @app.on_stop
 def close_operator_queue(ari: vk.ARIClient) -> None:
     """Remove the queue if nobody waits in it (callers still waiting keep it for the next instance)."""
     try:
-        if not ari.bridges.get(bridge_id=QUEUE).channels:
-            ari.bridges.destroy(bridge_id=QUEUE)
+        if not ari.bridges.get(bridge_id=queue_id()).channels:
+            ari.bridges.destroy(bridge_id=queue_id())
     except vk.NotFound:
         pass
 
@@ -89,7 +92,7 @@ def take_message(call: vk.Channel) -> str:
 
 def to_operator(call: vk.Channel) -> str:
     """Wait for an operator, with music."""
-    call.client.bridges.add_channel(bridge_id=QUEUE, channel=call.id)
+    call.client.bridges.add_channel(bridge_id=queue_id(), channel=call.id)
     return "operator"
 
 
@@ -116,7 +119,7 @@ def ask(call: vk.Channel, tries: int = 3) -> str | None:
 def waiting_for_operator(call: vk.Channel) -> bool:
     """True if the call already waits in the operator queue."""
     try:
-        return call.id in call.client.bridges.get(bridge_id=QUEUE).channels
+        return call.id in call.client.bridges.get(bridge_id=queue_id()).channels
     except vk.NotFound:
         return False
 
