@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,33 @@ def jedi_project():
     return jedi, jedi.Project(str(REPO)), environment
 
 
+class _Script:
+    """A jedi.Script whose questions are asked as an editor asks them: without pytest's import hook.
+
+    pytest rewrites the asserts of every module of a package that registers a pytest plugin (the kit's
+    vk.testing), through a finder of its own at the head of sys.meta_path; Jedi, asked in this process, then
+    infers `vk.connect(...)` as a module. An editor has no such finder, so it is left out while Jedi works.
+    """
+
+    def __init__(self, script):
+        self._script = script
+
+    def __getattr__(self, name):
+        method = getattr(self._script, name)
+
+        def asked(*args, **kwargs):
+            saved = sys.meta_path[:]
+            sys.meta_path[:] = [f for f in saved if type(f).__name__ != "AssertionRewritingHook"]
+            try:
+                return method(*args, **kwargs)
+            finally:
+                sys.meta_path[:] = saved
+        return asked
+
+
 def _script(jedi_project, source: str):
     jedi, project, environment = jedi_project
-    return jedi.Script(source, project=project, environment=environment)
+    return _Script(jedi.Script(source, project=project, environment=environment))
 
 
 def _signature(jedi_project, source: str):
