@@ -145,6 +145,16 @@ def _resolve(url: str | None, user: str | None, password: str | None) -> tuple[s
         password = password if password is not None else given.password
     if url is None or user is None or password is None:
         cfg = _settings.load()
+        target = url or cfg.ari_url
+        from_lab = [name for name, value, variable in (("user=", user, "ARI_USER"), ("password=", password, "ARI_PASSWORD"))
+                    if value is None and not os.environ.get(variable)]
+        if from_lab and _settings.uses_lab() and urlsplit(target.strip()).hostname not in _settings.LOCAL_HOSTS:
+            # Those would be the lab's: they never leave this machine for a server that is not the lab.
+            shown = re.sub(r"//[^/@]*@", "//", target.strip())
+            origin = "" if url is not None else " (ARI_URL from your environment)"
+            raise SettingsError(f"{shown}{origin} is not the kit's lab, so the lab's ARI user and password are not "
+                                f"sent there: give {' and '.join(from_lab)} for that server (a user of its ari.conf), "
+                                "or set ARI_URL, ARI_USER and ARI_PASSWORD in the environment")
         url = url or cfg.ari_url
         user = user if user is not None else cfg.ari_user
         password = password if password is not None else cfg.ari_password
