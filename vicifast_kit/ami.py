@@ -322,7 +322,7 @@ def connect(host: str | None = None, port: int | None = None, user: str | None =
     env, lab = os.environ, _settings.uses_lab()
     named = env.get("AMI_HOST", "").strip()
     address_source = "argument" if host is not None or port is not None else \
-        "environment" if named and (not lab or named not in _settings.LOCAL_HOSTS) else "lab" if lab else "default"
+        "environment" if named and (not lab or named not in _settings.lab_hosts()) else "lab" if lab else "default"
     secret_source = "argument" if secret is not None else "environment" if env.get("AMI_SECRET") \
         else "lab" if lab else "default"
     if host is None or port is None or user is None or secret is None:

@@ -148,7 +148,7 @@ def _resolve(url: str | None, user: str | None, password: str | None) -> tuple[s
         target = url or cfg.ari_url
         from_lab = [name for name, value, variable in (("user=", user, "ARI_USER"), ("password=", password, "ARI_PASSWORD"))
                     if value is None and not os.environ.get(variable)]
-        if from_lab and _settings.uses_lab() and urlsplit(target.strip()).hostname not in _settings.LOCAL_HOSTS:
+        if from_lab and _settings.uses_lab() and urlsplit(target.strip()).hostname not in _settings.lab_hosts():
             # Those would be the lab's: they never leave this machine for a server that is not the lab.
             shown = re.sub(r"//[^/@]*@", "//", target.strip())
             origin = "" if url is not None else " (ARI_URL from your environment)"

@@ -168,6 +168,13 @@ def _where(name: str) -> str:
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def lab_hosts() -> tuple[str, ...]:
+    """The host names the lab answers at from here: this machine's, plus VICIFAST_LAB_HOST (the Docker
+    JupyterLab sets it to `asterisk`, the lab's name on the compose network)."""
+    named = os.environ.get("VICIFAST_LAB_HOST", "").strip()
+    return LOCAL_HOSTS + ((named,) if named else ())
+
+
 def lab_ari_url() -> str | None:
     """The ARI address of the kit's lab on this machine (http://127.0.0.1:ARI_PORT); None without lab.env."""
     env_file = LAB_DIR / "lab.env"
@@ -187,7 +194,7 @@ def is_lab_address(url: str) -> bool:
         port = parts.port
     except ValueError:
         return False
-    return parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and port == urlsplit(lab).port
+    return parts.scheme == "http" and parts.hostname in lab_hosts() and port == urlsplit(lab).port
 
 
 def uses_lab() -> bool:
@@ -209,7 +216,7 @@ def elsewhere() -> str:
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl().rstrip("/")   # never a password
         return f"{shown} (ARI_URL from your environment)"
     host = os.environ.get("AMI_HOST", "").strip()
-    if host and host not in LOCAL_HOSTS:
+    if host and host not in lab_hosts():
         return f"{host} (AMI_HOST from your environment)"
     return ""
 

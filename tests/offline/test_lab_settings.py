@@ -92,6 +92,18 @@ def test_an_address_is_the_labs_when_it_is_this_machine_at_the_labs_ari_port(url
     assert settings.is_lab_address(url) is lab
 
 
+def test_in_the_docker_jupyterlab_the_lab_is_asterisk_on_the_compose_network(monkeypatch):
+    monkeypatch.setenv("ARI_PORT", "8088")
+    assert not settings.is_lab_address("http://asterisk:8088")
+    monkeypatch.setenv("VICIFAST_LAB_HOST", "asterisk")        # what compose.yaml gives the jupyter service
+    monkeypatch.setenv("ARI_URL", "http://asterisk:8088")
+    monkeypatch.setenv("AMI_HOST", "asterisk")
+    assert settings.is_lab_address("http://asterisk:8088") and not settings.is_lab_address("http://asterisk:9")
+    assert settings.elsewhere() == ""
+    compose = (settings.LAB_DIR / "compose.yaml").read_text()
+    assert "VICIFAST_LAB_HOST: asterisk" in compose and "ARI_URL: http://asterisk:${ARI_PORT}" in compose
+
+
 def test_settings_point_elsewhere_by_ari_url_or_ami_host_and_never_show_a_password(monkeypatch):
     monkeypatch.setenv("ARI_PORT", "8088")
     monkeypatch.setenv("ARI_URL", "http://127.0.0.1:8088")
