@@ -12,13 +12,13 @@ The parts, one job each: `speaking` (speech out), `recognition` (speech in), `tu
 from __future__ import annotations
 
 from .plot import LevelPlot
-from .recognition import INTENTS, Recognised, grammar, intent_of, recognise
+from .recognition import INTENTS, TELEPHONE_PRONUNCIATIONS, Recognised, grammar, intent_of, recognise
 from .routing import GREETING, KEYS, RETRY, Routing, route
 from .speaking import speak
 from .turns import Turn, speech_spans, stop_talk_detect, take_turn, talk_detect
 
 __all__ = [
-    "speak", "recognise", "grammar", "intent_of", "Recognised", "INTENTS",
+    "speak", "recognise", "grammar", "intent_of", "Recognised", "INTENTS", "TELEPHONE_PRONUNCIATIONS",
     "talk_detect", "stop_talk_detect", "speech_spans", "take_turn", "Turn",
     "route", "Routing", "KEYS", "GREETING", "RETRY", "LevelPlot",
 ]
