@@ -37,6 +37,7 @@ def test_forbidden_403_for_read_only_user():
         with pytest.raises(vk.Forbidden) as err:
             viewer.bridges.create(type="mixing")
         assert err.value.status == 403 and err.value.method == "POST"
+        assert "read_only = yes in ari.conf" in str(err.value) and "a user that may write" in str(err.value)
 
 
 def test_conflict_409(ari):

@@ -220,7 +220,14 @@ def error_for(status: int, message: str, method: str = "", path: str = "", hint:
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ARIError)
     if cls is Unauthorized and not hint:
         hint = auth_hint()
+    if cls is Forbidden and not hint and "write access" in message.lower():
+        hint = FORBIDDEN_WRITE_HINT
     return cls(status, message, method, path, hint)
+
+
+#: ARI's 403 "Write access denied": what to do (the user is read_only in ari.conf).
+FORBIDDEN_WRITE_HINT = ("This ARI user may only read (read_only = yes in ari.conf): connect as a user that "
+                        "may write to change calls, or keep this one for watching")
 
 
 # --- reaching the server -----------------------------------------------------------------------

@@ -73,3 +73,11 @@ def test_errors_survive_pickling_with_their_message(error):
     """Errors cross process boundaries (multiprocessing, a parallel test run) intact."""
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error) and str(copy) == str(error)
+
+
+def test_a_read_only_users_403_says_what_to_do_and_other_403s_say_nothing_made_up():
+    from vicifast_kit.errors import error_for
+    refused = error_for(403, "Write access denied", "POST", "/channels")
+    assert isinstance(refused, vk.Forbidden) and "read_only = yes in ari.conf" in str(refused)
+    other = error_for(403, "Forbidden by an ACL", "GET", "/channels")
+    assert str(other) == "403 Forbidden by an ACL (GET /channels)"
