@@ -1,5 +1,5 @@
 """The `vicifast-kit` command: `vicifast-kit lab up|down|restart|status|logs|cli|compose`, `vicifast-kit doctor` and
-`vicifast-kit serve FILE.py[:app]`."""
+`vicifast-kit serve FILE.py[:app]` and `vicifast-kit load FILE.py[:app] --callers N --rate R`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from . import lab, settings
 from .errors import Error
 from .doctor import command as doctor
 from .lab.console import follow_logs
-from .service import serve
+from .service import load, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         "doctor", help="what an Asterisk offers the kit and what it exposes (exit 1 on a high-severity finding)"))
     serve.add_arguments(commands.add_parser(
         "serve", help="run a vk.App (a call flow) as a process: JSON logs, /healthz and /metrics, drains on SIGTERM"))
+    load.add_arguments(commands.add_parser(
+        "load", help="N simulated callers at R per second into a service (FILE.py, or --app of a running one)"))
     return parser
 
 
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             return doctor.run(args)
         if args.command == "serve":
             return serve.run(args)
+        if args.command == "load":
+            return load.run(args)
         if args.action == "up":
             lab.up(args.backend)
         elif args.action == "restart":
