@@ -12,6 +12,11 @@ Nothing here blocks the client's websocket reader or its dispatcher: the StasisS
 decides and starts a thread; requests (hand-backs, the resume scan) run on the App's control thread.
 Observers (``app.observe(fn)``) see every step (``fn(kind, fields)``): vicifast_kit.service's JSON logs
 and metrics are observers; so can a test plugin or a load generator be.
+
+Several instances (``vk.App("ivr", shared=True, instance="a")``, ``vicifast-kit serve FILE --instance a``)
+share the calls through Asterisk alone (vicifast_kit.service.shared): each registers its own ARI app
+``ivr-a``; the dialplan's ``StasisBroadcast()`` offers each call to every ``ivr-*`` app and the first
+claim wins. A killed instance's calls are taken over by a live one (``call.taken_over``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from ..errors import ARIError, CallEnded, ClientClosed, Error, NotFound
 from ..events import RECONNECTED, Event
 from ..handles import Channel
 from .errors import ServiceError
+from .shared import INSTANCE_PATTERN, Sharing, instance_app, safe_instance
 
 log = logging.getLogger("vicifast_kit.service")
 #: The logger of the handlers' own lines (``call.log``).
@@ -62,11 +68,16 @@ def default_instance() -> str:
 
 
 def stasis_args(channel_raw: dict) -> list[str]:
-    """The Stasis() arguments of a channel in an app, read from its dialplan (``ivr,service,5551234`` -> [service, 5551234])."""
+    """The arguments a channel entered its app with, read from its dialplan (Stasis ``ivr,service,555`` or StasisBroadcast ``2000,^ivr-,service:555`` -> [service, 555])."""
     dialplan = channel_raw.get("dialplan") or {}
-    if str(dialplan.get("app_name", "")).lower() != "stasis":
-        return []
-    return [a for a in str(dialplan.get("app_data", "")).split(",")[1:]]
+    app_name = str(dialplan.get("app_name", "")).lower()
+    data = str(dialplan.get("app_data", ""))
+    if app_name == "stasis":
+        return [a for a in data.split(",")[1:]]
+    if app_name == "stasisbroadcast":
+        parts = data.split(",")
+        return parts[2].split(":") if len(parts) > 2 and parts[2] else []
+    return []
 
 
 @dataclass
@@ -142,13 +153,20 @@ class App:
     the app is a call for the handler (default: all, but the kit's own media and snoop channels): let
     it refuse the channels your handler brings into the app itself (e.g. by their ``call.args``).
     ``url``/``user``/``password`` as for vk.connect (default: the settings, ARI_URL, ...).
+
+    ``shared=True``: this is one of several instances of the app, sharing its calls (vicifast_kit.service.shared):
+    it registers the ARI app ``NAME-INSTANCE`` (``instance`` default: host, pid and a random part), claims
+    the calls the dialplan's ``StasisBroadcast(...,^NAME-,...)`` offers while it has room, pings the other
+    instances every ``check_every`` s and takes over the calls of one silent for ``takeover_after`` s
+    (its handler runs with ``call.resumed`` True and ``call.taken_over`` the dead app's name).
     """
 
     def __init__(self, name: str, *, max_calls: int = 10, drain_timeout: float = 30.0,
                  fallback: str | Callable[[Channel], Any] = "fallback",
                  accept: Callable[[Channel], bool] | None = None, resume: bool = True, left_calls: str = "leave",
                  instance: str | None = None, url: str | None = None, user: str | None = None,
-                 password: str | None = None) -> None:
+                 password: str | None = None, shared: bool = False, check_every: float = 1.0,
+                 takeover_after: float = 3.0) -> None:
         if not isinstance(name, str) or not name.strip() or "," in name:
             raise ServiceError(f"An App's name is its ARI application name, a non-empty text without commas "
                                f"(not {name!r}): e.g. vk.App(\"ivr\")")
@@ -159,6 +177,9 @@ class App:
             raise ServiceError(f"drain_timeout is in seconds, 0 or more (not {drain_timeout!r})")
         if left_calls not in LEFT_CALLS:
             raise ServiceError(f"left_calls is one of {', '.join(map(repr, LEFT_CALLS))} (not {left_calls!r})")
+        for what, value in (("check_every", check_every), ("takeover_after", takeover_after)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ServiceError(f"{what} is in seconds, more than 0 (not {value!r})")
         if not (callable(fallback) or (isinstance(fallback, str) and fallback)):
             raise ServiceError("fallback is a dialplan label (e.g. \"fallback\") or a function fallback(call)")
         self.name = name
@@ -168,8 +189,13 @@ class App:
         self.accept = accept
         self.resume = resume
         self.left_calls = left_calls
+        #: True: one of several instances sharing the calls (ARI app NAME-INSTANCE, StasisBroadcast claims).
+        self.shared = bool(shared)
+        self.check_every = float(check_every)
+        self.takeover_after = float(takeover_after)
         #: This instance's id, in every log line and in the metrics' vicifast_app_info.
-        self.instance = instance or default_instance()
+        self.instance = instance or (safe_instance(default_instance()) if shared else default_instance())
+        self._sharing: Sharing | None = None
         self._connection = {"url": url, "user": user, "password": password}
         self._settings: dict[str, str | None] = dict(self._connection)
         self._handler: Callable[[Channel], Any] | None = None
@@ -194,6 +220,17 @@ class App:
         self._summary: StopSummary | None = None
         self._stopped = threading.Event()
         self._stopped.set()
+
+    @property
+    def ari_app(self) -> str:
+        """The ARI application this instance registers: the App's name, or NAME-INSTANCE when shared."""
+        return instance_app(self.name, self.instance) if self.shared else self.name
+
+    def _check_instance(self) -> None:
+        if self.shared and not INSTANCE_PATTERN.match(str(self.instance)):
+            raise ServiceError(f"A shared App's instance becomes part of its ARI app name ({self.name}-INSTANCE): "
+                               f"letters, digits, '_', '.' and inner '-' only (not {self.instance!r}), e.g. "
+                               "instance=\"a\"")
 
     # --- declaring the flow ------------------------------------------------------------------
     def call(self, fn: Callable[[Channel], Any]) -> Callable[[Channel], Any]:
@@ -261,6 +298,8 @@ class App:
     def threads(self) -> list[threading.Thread]:
         """The threads this App started and that still run (its control thread, the calls' threads)."""
         found = [self._control] if self._control is not None else []
+        if self._sharing is not None:
+            found += self._sharing.threads
         with self._lock:
             found += self._threads
         return [t for t in found if t.is_alive()]
@@ -276,8 +315,11 @@ class App:
             status = "ok"
         else:
             status = state
-        return {"status": status, "app": self.name, "instance": self.instance, "calls_active": self.calls_active,
-                "max_calls": self.max_calls}
+        report = {"status": status, "app": self.name, "instance": self.instance, "calls_active": self.calls_active,
+                  "max_calls": self.max_calls}
+        if self.shared:
+            report["ari_app"] = self.ari_app
+        return report
 
     def __repr__(self) -> str:
         return (f"<App {self.name!r} {self._state}, {self.calls_active}/{self.max_calls} calls, "
@@ -290,6 +332,7 @@ class App:
         if self._handler is None:
             raise ServiceError(f"App {self.name!r} has no call handler: decorate the function that handles one "
                                "call with @app.call (def handle(call): ...)")
+        self._check_instance()
         with self._lock:
             if self._state != "stopped":
                 raise ServiceError(f"App {self.name!r} is {self._state} already: stop() it before starting it again")
@@ -298,7 +341,7 @@ class App:
         given = {"url": url, "user": user, "password": password}
         settings = {k: given[k] if given[k] is not None else self._connection[k] for k in given}
         try:
-            ari = connect(self.name, **settings)
+            ari = connect(self.ari_app, **settings)
         except BaseException:
             self._set_stopped()
             raise
@@ -330,8 +373,13 @@ class App:
         with self._lock:
             self._state = "serving"
         self._ready.set()
+        if self.shared:
+            self._sharing = Sharing(self, ari)
         self._emit("started", message=f"App {self.name!r} takes calls (at most {self.max_calls} at once) as "
-                   f"instance {self.instance}, ARI {ari.url}", max_calls=self.max_calls, url=ari.url)
+                   f"instance {self.instance}, ARI {ari.url}"
+                   + (f", shared: ARI app {self.ari_app!r} claims the calls broadcast to {self.name}-*"
+                      if self.shared else ""), max_calls=self.max_calls, url=ari.url, ari_app=self.ari_app,
+                   shared=self.shared)
         if self.resume:
             self._resume(orphans=True)
         return self
@@ -344,6 +392,7 @@ class App:
 
     def _shutdown_quietly(self) -> None:
         """Undo a start() that failed half-way: no thread, no client left."""
+        self._stop_sharing()
         self._jobs.put(None)
         if self._ari is not None:
             self._ari.close()
@@ -352,6 +401,21 @@ class App:
         self._ari = None
         self._set_stopped()
         self._ready.set()           # a call admitted meanwhile ends its thread at once (see _run_call)
+
+    def _stop_sharing(self) -> None:
+        sharing, self._sharing = self._sharing, None
+        if sharing is not None:
+            sharing.stop()
+
+    def _room_for_claim(self, pending: int) -> str | None:
+        """None if this instance has room for one more call (counting the claims in flight), else why not."""
+        if self._draining or self._state != "serving":
+            return "draining" if self._draining else self._state
+        if self._replaced:
+            return "replaced"
+        if len(self._running) + pending >= self.max_calls:
+            return "busy"
+        return None
 
     def __enter__(self) -> "App":
         return self.start()
@@ -363,7 +427,10 @@ class App:
     def _on_stasis_start(self, ev: Event) -> None:
         if ev.internal:
             return
-        self._admit(ev.channel, list(ev.raw.get("args") or []), resumed=False)
+        sharing = self._sharing
+        taken_over = sharing.admitted(ev.channel.id) if sharing is not None else None
+        self._admit(ev.channel, list(ev.raw.get("args") or []), resumed=taken_over is not None,
+                    taken_over=taken_over)
 
     def _on_stasis_end(self, ev: Event) -> None:
         channel = ev.raw.get("channel") or {}
@@ -373,12 +440,13 @@ class App:
     def _on_replaced(self, ev: Event) -> None:
         self._replaced = True
         self._emit("replaced", level=logging.WARNING,
-                   message=f"Another program opened ARI app {self.name!r} (a second instance, a notebook): this "
+                   message=f"Another program opened ARI app {self.ari_app!r} (a second instance, a notebook): this "
                            "instance gets no more calls or events. Stop one of them, or give each its own app name.")
 
-    def _prepare(self, channel: Channel, args: list[str], resumed: bool) -> Channel:
-        """The call handle the handler gets: the channel, with resumed, args, number, app and log."""
+    def _prepare(self, channel: Channel, args: list[str], resumed: bool, taken_over: str | None = None) -> Channel:
+        """The call handle the handler gets: the channel, with resumed, taken_over, args, number, app and log."""
         channel.resumed = resumed
+        channel.taken_over = taken_over
         channel.args = args
         channel.number = str((channel.raw.get("dialplan") or {}).get("exten", "")) or (args[1] if len(args) > 1 else "")
         channel.app = self
@@ -386,14 +454,14 @@ class App:
                                                                    "call": channel.id}})
         return channel
 
-    def _admit(self, channel: Channel, args: list[str], resumed: bool) -> None:
+    def _admit(self, channel: Channel, args: list[str], resumed: bool, taken_over: str | None = None) -> None:
         """A channel entered the app (or was found there): run the handler for it, or hand it back."""
         reason = None
         with self._lock:
             if channel.id in self._seen or self._ari is None:
                 return
             self._seen.add(channel.id)
-            call = self._prepare(channel, args, resumed)
+            call = self._prepare(channel, args, resumed, taken_over)
             if self.accept is not None:
                 try:
                     if not self.accept(call):
@@ -425,7 +493,9 @@ class App:
         started = time.monotonic()
         caller = call.raw.get("caller") or {}
         self._emit("call_started", call, message=f"Call {call.id} from {caller.get('number') or 'unknown'} to "
-                   f"{call.number or '?'}{' (resumed)' if call.resumed else ''}", resumed=call.resumed,
+                   f"{call.number or '?'}{' (resumed)' if call.resumed else ''}"
+                   f"{f' (taken over from {call.taken_over})' if call.taken_over else ''}", resumed=call.resumed,
+                   taken_over=call.taken_over,
                    number=call.number, caller=caller.get("number", ""), channel=call.raw.get("name", ""))
         outcome, result, failure = "done", None, None
         try:
@@ -518,9 +588,9 @@ class App:
         if ari is None or ari.closed:
             return
         try:
-            ids = ari.request("GET", f"/applications/{self.name}").get("channel_ids") or []
+            ids = ari.request("GET", f"/applications/{self.ari_app}").get("channel_ids") or []
         except Error as error:
-            log.warning("Could not list the calls already in app %s: %s", self.name, error,
+            log.warning("Could not list the calls already in app %s: %s", self.ari_app, error,
                         extra=self._extra("resume_failed"))
             return
         found = 0
@@ -533,7 +603,7 @@ class App:
             except NotFound:
                 continue
             except Error as error:
-                log.warning("Could not read channel %s of app %s: %s", ident, self.name, error,
+                log.warning("Could not read channel %s of app %s: %s", ident, self.ari_app, error,
                             extra=self._extra("resume_failed"))
                 continue
             if str(raw.get("name", "")).startswith(HELPER_CHANNELS):
@@ -546,9 +616,9 @@ class App:
             found += 1
             self._admit(ari.context.wrap("Channel", raw), stasis_args(raw), resumed=True)
         if found:
-            self._emit("resumed", message=f"Found {found} call(s) already in app {self.name!r}: each handed to the "
+            self._emit("resumed", message=f"Found {found} call(s) already in app {self.ari_app!r}: each handed to the "
                        "handler with call.resumed True", calls=found)
-        self._emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.name!r}: "
+        self._emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.ari_app!r}: "
                    f"{len(ids)} channel(s) there, {found} new to this instance", channels=len(ids), calls=found)
 
     # --- stopping ------------------------------------------------------------------------------------
@@ -622,6 +692,7 @@ class App:
                               extra=self._extra("stop_hook_failed"))
         # No new call can reach an app whose websocket is closed (the dialplan's Stasis() fails to its fallback);
         # the calls that arrived before are all admitted (flush), and their hand-backs done (the control thread).
+        self._stop_sharing()            # no more claims, pongs or takeovers: the peers take over what is left here
         if ari is not None:
             with contextlib.suppress(Exception):
                 ari.event_source.close()
@@ -653,14 +724,16 @@ class App:
         if not calls:
             return []
         if self.left_calls == "leave":
-            how = f"left in app {self.name!r}: the next start of the app resumes it (call.resumed True)"
+            how = (f"left in app {self.ari_app!r}: another instance takes it over, or the next start of this one "
+                   "resumes it (call.resumed True)" if self.shared else
+                   f"left in app {self.ari_app!r}: the next start of the app resumes it (call.resumed True)")
             return [LeftCall(c.id, c.raw.get("name", ""), how) for c in calls]
         # A client of requests only (no events, no app registered): the handlers' own client is closed, so
         # a handler that still runs cannot hang up the call it has lost (or answer it) after this.
         try:
-            ari = connect(self.name, event_source=_NoEvents(), **self._settings)
+            ari = connect(self.ari_app, event_source=_NoEvents(), **self._settings)
         except Error as error:
-            how = f"left in app {self.name!r} (could not reach ARI to {self.left_calls} it: {error})"
+            how = f"left in app {self.ari_app!r} (could not reach ARI to {self.left_calls} it: {error})"
             return [LeftCall(c.id, c.raw.get("name", ""), how) for c in calls]
         left = []
         try:

@@ -39,6 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--max-calls", type=int, help="calls handled at once (default: the App's max_calls)")
     parser.add_argument("--drain-timeout", type=float,
                         help="seconds the calls in progress get after SIGTERM (default: the App's drain_timeout)")
+    parser.add_argument("--instance", metavar="NAME",
+                        help="run as instance NAME of a shared app: it registers the ARI app APP-NAME and shares the "
+                             "calls of the dialplan's StasisBroadcast with the other instances (implies --shared)")
+    parser.add_argument("--shared", action="store_true",
+                        help="share the calls with other instances of the app (the instance name: --instance, else "
+                             "host, pid and a random part)")
+    parser.add_argument("--takeover-after", type=float,
+                        help="seconds another instance may stay silent before this one takes its calls over "
+                             "(default: the App's takeover_after)")
     parser.add_argument("--log-level", default="INFO", type=str.upper,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the lowest level logged (default INFO)")
     return parser
@@ -63,6 +72,20 @@ def run(args: argparse.Namespace) -> int:
         if args.drain_timeout < 0:
             return _fail(f"--drain-timeout is in seconds, 0 or more (not {args.drain_timeout:g})")
         app.drain_timeout = args.drain_timeout
+    if args.instance is not None or args.shared:
+        from .shared import INSTANCE_PATTERN, safe_instance
+        if args.instance is not None and not INSTANCE_PATTERN.match(args.instance):
+            return _fail(f"--instance becomes part of the ARI app name {app.name}-NAME: letters, digits, '_', '.' and "
+                         f"inner '-' only (not {args.instance!r}), e.g. --instance a")
+        if not app.shared and args.instance is None:
+            app.instance = safe_instance(app.instance)
+        app.shared = True
+        if args.instance is not None:
+            app.instance = args.instance
+    if args.takeover_after is not None:
+        if args.takeover_after <= 0:
+            return _fail(f"--takeover-after is in seconds, more than 0 (not {args.takeover_after:g})")
+        app.takeover_after = args.takeover_after
     from .metrics import Metrics        # prometheus_client: only a served App needs it
     metrics = Metrics(app)
     try:
@@ -88,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             log.info("Serving app %r: health %s/healthz, metrics %s/metrics; SIGTERM or Ctrl-C drains", app.name,
                      status.url, status.url,
                      extra={"service": {"event": "serving", "app": app.name, "instance": app.instance,
+                                        "ari_app": app.ari_app, "shared": app.shared,
                                         "port": status.port, "healthz": f"{status.url}/healthz",
                                         "metrics": f"{status.url}/metrics", "pid": _pid()}})
             try:
