@@ -356,6 +356,22 @@ class Load:
         """How many calls were dialled so far."""
         return sum(1 for c in self.calls if c.dialled is not None)
 
+    @property
+    def answered(self) -> int:
+        """How many calls were answered so far."""
+        return sum(1 for c in self.calls if c.answered is not None)
+
+    def wait_answered(self, n: int, timeout: float = 60.0) -> bool:
+        """Wait until at least n calls were answered (False after timeout, or when every call is over before)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.answered < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or all(c.done for c in self.calls):
+                    return False
+                self._changed.wait(min(left, 0.2))
+        return True
+
     def counts(self) -> dict[str, int]:
         """The outcomes so far (and "in progress")."""
         found = {name: 0 for name in OUTCOMES}
