@@ -71,8 +71,12 @@ def test_with_the_app_down_the_caller_goes_straight_to_vicidials_routing(ari, ca
     eventually(lambda: location(ari, half["id"]) == (vd.INGROUP_CONTEXT, "SALESLINE"), timeout=10,
                what="the caller to reach the stand-in in-group SALESLINE")
     ari.request("DELETE", f"/channels/{caller.id}")
-    assert call_log(ami, half["id"]) == {"Context": vd.INGROUP_CONTEXT, "DID": vd.PREMENU_DID,
-                                         "StasisStatus": "FAILED", "InGroup": "SALESLINE", "Cause": "16"}
+    logged = call_log(ami, half["id"])
+    # The caller's half hangs up; the far half's h extension may run before that cause crosses the Local pair
+    # (0: none known yet; measured 1 in about 10 runs under load), so either is what this stand-in logs.
+    assert logged.pop("Cause") in ("16", "0"), logged
+    assert logged == {"Context": vd.INGROUP_CONTEXT, "DID": vd.PREMENU_DID, "StasisStatus": "FAILED",
+                      "InGroup": "SALESLINE"}
 
 
 def test_handing_back_to_the_label_reaches_vicidials_routing_once(ari, callers, ami):
