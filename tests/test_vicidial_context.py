@@ -73,7 +73,7 @@ def test_with_the_app_down_the_caller_goes_straight_to_vicidials_routing(ari, ca
     ari.request("DELETE", f"/channels/{caller.id}")
     logged = call_log(ami, half["id"])
     # The caller's half hangs up; the far half's h extension may run before that cause crosses the Local pair
-    # (0: none known yet; measured 1 in about 10 runs under load), so either is what this stand-in logs.
+    # (0: none known yet; seen once in a parallel run), so either is what this stand-in logs.
     assert logged.pop("Cause") in ("16", "0"), logged
     assert logged == {"Context": vd.INGROUP_CONTEXT, "DID": vd.PREMENU_DID, "StasisStatus": "FAILED",
                       "InGroup": "SALESLINE"}
