@@ -178,3 +178,33 @@ def test_the_load_command_prints_the_figures_and_json(tmp_path, app_name):
     assert run.returncode == 0, run.stderr
     assert "2 callers at 5/s into app" in run.stdout and "fallen back" in run.stdout
     assert any(line.split() == ["fallen", "back", "2"] for line in run.stdout.splitlines()), run.stdout
+
+
+SHARED_SERVICE = SERVICE.replace("drain_timeout=30)", "drain_timeout=30, shared=True, takeover_after=2.0)")
+
+
+def test_two_instances_share_a_load_and_one_killed_mid_load_loses_no_caller(tmp_path, app_name):
+    """Callers press 1 every 2 s until someone listens: a call taken over from the killed instance ends too."""
+    path = tmp_path / "shared_service.py"
+    path.write_text(SHARED_SERVICE)
+    a = ServiceProcess(str(path), instance="a", env={"LOAD_TEST_APP": app_name})
+    b = ServiceProcess(str(path), instance="b", env={"LOAD_TEST_APP": app_name})
+    load = Load(app_name, callers=60, rate=10, dtmf="1wwww" * 8, delay=1.5, duration=40, shared=True).start()
+    try:
+        assert load.wait_answered(20, timeout=30)
+        a.kill()                                        # kill -9 mid-load: b takes its calls over
+        assert load.wait(90)
+    finally:
+        load.close()
+        b.stop()
+        for served in (a, b):
+            served.close()
+    result = load.result()
+    assert result.handled + result.fallen_back == 60, result.counts
+    assert result.abandoned == 0 and result.lost == 0
+    started_on_a = {e["call"] for e in a.events("call_started")}
+    taken_over = [e for e in b.events("call_started") if e.get("resumed")]
+    assert started_on_a and taken_over, "a took no call before it was killed, or b took none of its calls over"
+    assert {e["call"] for e in taken_over} <= started_on_a
+    assert calls_handled_twice([a, b]) == []
+    assert no_channel_of(load)

@@ -33,6 +33,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -54,6 +55,8 @@ FALLBACK_CAUSE = 34
 #: The percentiles of the answer time reported.
 PERCENTILES = (50, 90, 99)
 SERVICE_CONTEXT = "service"
+#: The lab's context whose calls several instances of an app share (StasisBroadcast to APP-*, the first claim wins).
+SHARED_CONTEXT = "service-shared"
 _NUMBER = re.compile(r"[0-9*#+][0-9A-Za-z*#+_-]*")
 PREFIX = "vicifast-kit load"
 
@@ -202,11 +205,13 @@ class Load:
 
     ``start()`` places them in the background; ``wait()`` waits for every call's end; ``result()`` counts;
     ``close()`` hangs up every call still up and closes the load's client (Ctrl-C included: use ``with``).
+    ``shared=True`` dials the lab's ``service-shared`` context: the calls are offered to every instance of the
+    app (``vk.App(NAME, shared=True)``, ``serve --instance``); ``context`` names another context to dial.
     """
 
     def __init__(self, app: str, callers: int = 10, rate: float = 5.0, *, number: str = "5551234",
                  say: str | Sequence[str] | None = None, dtmf: str = "", delay: float = 1.0,
-                 duration: float = 30.0, patience: float = 20.0, context: str = SERVICE_CONTEXT,
+                 duration: float = 30.0, patience: float = 20.0, shared: bool = False, context: str | None = None,
                  url: str | None = None, user: str | None = None, password: str | None = None) -> None:
         if not isinstance(app, str) or not app or "," in app:
             raise LoadError(f"app is the ARI application the callers reach (e.g. \"ivr\"), not {app!r}")
@@ -222,7 +227,8 @@ class Load:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise LoadError(f"{name} is in seconds, 0 or more (not {value!r})")
         self.app, self.callers, self.rate = app, callers, float(rate)
-        self.number, self.dtmf, self.context = str(number), dtmf, context
+        self.number, self.dtmf = str(number), dtmf
+        self.context = context or (SHARED_CONTEXT if shared else SERVICE_CONTEXT)
         self.say = say
         self.delay, self.duration, self.patience = float(delay), float(duration), float(patience)
         self._connection = {"url": url, "user": user, "password": password}
@@ -479,27 +485,39 @@ def run_load(app: str, callers: int = 10, rate: float = 5.0, *, timeout: float |
 class ServiceProcess:
     """One ``vicifast-kit serve FILE.py[:app]`` process: its JSON log lines, its app name, SIGTERM and kill -9."""
 
-    def __init__(self, target: str, *, extra: Sequence[str] = (), env: dict[str, str] | None = None,
-                 ready_timeout: float = 30.0) -> None:
+    def __init__(self, target: str, *, instance: str | None = None, extra: Sequence[str] = (),
+                 env: dict[str, str] | None = None, ready_timeout: float = 30.0) -> None:
         self.target = target
+        if instance is not None:            # one instance of a shared app (ARI app APP-INSTANCE)
+            extra = ["--instance", instance, *extra]
         self.lines: list[dict] = []
         self.other: list[str] = []
         self._serving = threading.Event()
         command = [sys.executable, "-m", "vicifast_kit.cli", "serve", target, "--port", "0", *extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, **(env or {})}, start_new_session=True)
+        self._stderr = tempfile.TemporaryFile("w+")       # a file, not a pipe: nothing it writes can block it
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                                        start_new_session=True)
         self._reader = threading.Thread(target=self._read, name=f"vicifast-load-serve[{self.process.pid}]",
                                         daemon=True)
         self._reader.start()
         deadline = time.monotonic() + ready_timeout
-        while not self._serving.wait(0.1):
+        while not (self._serving.wait(0.1) and self.app):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self._reader.join(2)
-                error = self.process.stderr.read().strip() if self.process.poll() is not None else ""
                 self.kill()
+                self.wait(10)
+                error = self.stderr.strip()
                 raise LoadError(f"`vicifast-kit serve {target}` did not start"
                                 + (f": {error.splitlines()[-1]}" if error else f" within {ready_timeout:g} s")
                                 + ": run it by hand to see why")
+
+    @property
+    def stderr(self) -> str:
+        """What the process wrote on stderr (errors that stopped it from starting)."""
+        with contextlib.suppress(ValueError, OSError):
+            self._stderr.seek(0)
+            return self._stderr.read()
+        return ""
 
     def _read(self) -> None:
         for text in self.process.stdout:
@@ -511,6 +529,7 @@ class ServiceProcess:
             self.lines.append(line)
             if line.get("event") == "serving":
                 self._serving.set()
+        self._serving.set()             # it ended: nobody waits for a line that will not come
 
     @property
     def pid(self) -> int:
@@ -549,10 +568,16 @@ class ServiceProcess:
             self.kill()
             code = self.process.wait(10)
         self._reader.join(5)
-        for stream in (self.process.stdout, self.process.stderr):
-            with contextlib.suppress(Exception):
-                stream.close()
+        with contextlib.suppress(Exception):
+            self.process.stdout.close()
         return code
+
+    def close(self) -> None:
+        """Kill it if it still runs, and forget its stderr file."""
+        self.kill()
+        self.wait(10)
+        with contextlib.suppress(Exception):
+            self._stderr.close()
 
     def stop(self, timeout: float = 90.0) -> int:
         """SIGTERM and wait for the end of the drain (kill -9 after timeout); the exit code."""
@@ -589,8 +614,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="seconds on the line after the answer before the caller hangs up (30)")
     parser.add_argument("--patience", type=float, default=20.0, help="seconds a caller lets it ring (20)")
     parser.add_argument("--number", default="5551234", help="the number dialled (default 5551234)")
-    parser.add_argument("--context", default=SERVICE_CONTEXT, help="the dialplan context dialled (default service)")
-    parser.add_argument("--instances", type=int, default=1, help="serve processes to start with FILE.py (1)")
+    parser.add_argument("--context", help="the dialplan context dialled (default service; service-shared with "
+                                          "--shared or several --instances)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="serve processes to start with FILE.py (1); more than one share the calls")
+    parser.add_argument("--shared", action="store_true",
+                        help="the app's instances share the calls (serve --instance): dial service-shared")
     parser.add_argument("--max-calls", type=int, help="each started instance's max_calls")
     parser.add_argument("--url", help="ARI's address (default: ARI_URL, else the lab's)")
     parser.add_argument("--user", help="ARI user (default: ARI_USER, else the lab's)")
@@ -614,17 +643,21 @@ def run(args: argparse.Namespace) -> int:
     connection = {"url": args.url, "user": args.user, "password": args.password}
     services: list[ServiceProcess] = []
     load: Load | None = None
+    shared = args.shared or args.instances > 1
     try:
         app = args.app
         if args.target:
             extra = [f"--{k}={v}" for k, v in connection.items() if v is not None]
             if args.max_calls is not None:
                 extra.append(f"--max-calls={args.max_calls}")
-            for _ in range(args.instances):
-                services.append(ServiceProcess(args.target, extra=extra))
+            for n in range(args.instances):
+                instance = chr(ord("a") + n) if n < 26 else f"i{n}"
+                services.append(ServiceProcess(args.target, extra=extra,
+                                               instance=instance if shared else None))
             app = services[0].app
         load = Load(app, args.callers, args.rate, number=args.number, say=args.say, dtmf=args.dtmf,
-                    delay=args.delay, duration=args.duration, patience=args.patience, context=args.context,
+                    delay=args.delay, duration=args.duration, patience=args.patience, shared=shared,
+                    context=args.context,
                     **connection)
         result = load.run()
     except Error as error:
@@ -637,12 +670,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for service in services:
             service.stop()
+            service.close()
     if args.json:
         figures = result.as_dict()
         if services:
             figures["handled_twice"] = calls_handled_twice(services)
+            figures["instances"] = {s.instance: len(s.events("call_ended")) for s in services}
         print(json.dumps(figures))
     else:
         print(result)
         print(result.table())
+        for service in services:
+            print(f"instance {service.instance}: {len(service.events('call_ended'))} call(s) ended by its handler")
+        twice = calls_handled_twice(services)
+        if twice:
+            print(f"handled twice: {', '.join(twice)}")
     return 0
