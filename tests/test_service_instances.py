@@ -178,3 +178,46 @@ def test_with_every_instance_gone_a_new_call_falls_back_and_killed_calls_wait_fo
     assert resumed["resumed"] is True and resumed.get("taken_over") is None
     callers.press(held, "3")
     assert callers.cause(held) == DONE
+
+
+def test_an_instance_cut_off_longer_than_takeover_after_learns_its_call_was_taken_over(callers, app_name):
+    steps: dict[str, list[dict]] = {"a": [], "b": []}
+    results: dict[str, str] = {}
+
+    def make(instance: str) -> vk.App:
+        app = vk.App(app_name, shared=True, instance=instance, takeover_after=1.5, drain_timeout=0)
+
+        @app.call
+        def handle(call):
+            if not call.taken_over:
+                call.answer()
+            key = call.collect_digits(max_digits=1, timeout=12)
+            if call.lost:                       # another instance has it now: leave it alone
+                results[instance] = "lost"
+                return "lost"
+            call.hangup(reason="busy" if call.taken_over else "normal")
+            results[instance] = f"pressed {key}"
+        app.observe(lambda kind, fields: steps[instance].append(dict(fields, kind=kind)))
+        return app
+
+    a, b = make("a"), make("b")
+    try:
+        a.start()
+        caller = callers.dial()
+        callers.answered(caller)
+        eventually(lambda: a.calls_active == 1, 10, "a to handle the call")
+        b.start()
+        a.ari.event_source._backoff = (5.0, 5.0)     # the network is down for 5 s: longer than takeover_after
+        a.ari.event_source.drop()
+        taken = eventually(lambda: [s for s in steps["b"] if s["kind"] == "call_started" and s["taken_over"]], 15,
+                           "b to take the call over")
+        assert taken[0]["taken_over"] == f"{app_name}-a" and taken[0]["call"] == a.calls[0].id
+        lost = eventually(lambda: [s for s in steps["a"] if s["kind"] == "call_lost"], 15, "a to notice")
+        assert lost[0]["call"] == taken[0]["call"]
+        callers.press(caller, "7")
+        assert callers.cause(caller) == TAKEN_OVER          # b finished it
+        eventually(lambda: results.get("b") == "pressed 7" and results.get("a") == "lost", 20, "both handlers")
+    finally:
+        a.stop()
+        b.stop()
+    assert not a.threads and not b.threads

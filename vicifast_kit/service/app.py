@@ -447,6 +447,7 @@ class App:
         """The call handle the handler gets: the channel, with resumed, taken_over, args, number, app and log."""
         channel.resumed = resumed
         channel.taken_over = taken_over
+        channel.lost = False
         channel.args = args
         channel.number = str((channel.raw.get("dialplan") or {}).get("exten", "")) or (args[1] if len(args) > 1 else "")
         channel.app = self
@@ -593,6 +594,8 @@ class App:
             log.warning("Could not list the calls already in app %s: %s", self.ari_app, error,
                         extra=self._extra("resume_failed"))
             return
+        if self.shared and not orphans:        # back after a drop: did another instance take calls over meanwhile?
+            self._note_lost(set(ids))
         found = 0
         for ident in ids:
             with self._lock:
@@ -620,6 +623,19 @@ class App:
                        "handler with call.resumed True", calls=found)
         self._emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.ari_app!r}: "
                    f"{len(ids)} channel(s) there, {found} new to this instance", channels=len(ids), calls=found)
+
+    def _note_lost(self, in_app: set[str]) -> None:
+        """Warn about running calls no longer in this instance's app: a peer took them over while our websocket was down."""
+        with self._lock:
+            lost = [r.call for r in self._running.values() if r.call.id not in in_app and not r.left
+                    and not getattr(r.call, "lost", False)]
+            for call in lost:
+                call.lost = True
+        for call in lost:
+            self._emit("call_lost", call, level=logging.WARNING,
+                       message=f"Call {call.id} is no longer in app {self.ari_app!r}: another instance took it over "
+                               f"while this one's websocket was down (over {self.takeover_after:g} s); its handler "
+                               "here still runs: check call.lost before touching the call")
 
     # --- stopping ------------------------------------------------------------------------------------
     def request_stop(self, why: str = "") -> None:

@@ -31,7 +31,7 @@ import queue
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..errors import Error, NotFound
 
@@ -173,6 +173,12 @@ class Sharing:
         for thread in (self._claims, self._peers):
             if thread is not threading.current_thread():
                 thread.join(5)
+        while True:                     # what was queued after the stop is dropped: flush() does not wait for it
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._jobs.task_done()
 
     # --- calls offered (dispatcher thread: decide, queue, return) -------------------------------
     def _on_broadcast(self, ev: "Event") -> None:
@@ -201,22 +207,32 @@ class Sharing:
         elif name == PONG:
             self.clock.ponged(sender, time.monotonic())
 
+    def flush(self) -> None:
+        """Wait until the claims and pongs queued so far have been sent (or the part stopped)."""
+        self._jobs.join()
+
     def _claims_loop(self) -> None:
         while True:
             job = self._jobs.get()
-            if job is None or self._stop.is_set():
-                return
-            kind, arg = job
             try:
-                if kind == "claim":
-                    self._claim(arg)
-                elif kind == "pong":
-                    self.ari.request("POST", f"/events/user/{PONG}", application=arg,
-                                     body={"variables": {"from": self.me}})
-            except Error as error:
-                log.debug("%s for %s failed: %s", kind, arg, error)
-            except Exception:
-                log.exception("The claims thread could not do %s (it goes on)", kind)
+                if job is None or self._stop.is_set():
+                    return
+                self._do(*job)
+            finally:
+                self._jobs.task_done()
+
+    def _do(self, kind: str, arg: str) -> None:
+        """One job of the claims thread: a claim, or a pong to the instance that pinged."""
+        try:
+            if kind == "claim":
+                self._claim(arg)
+            elif kind == "pong":
+                self.ari.request("POST", f"/events/user/{PONG}", application=arg,
+                                 body={"variables": {"from": self.me}})
+        except Error as error:
+            log.debug("%s for %s failed: %s", kind, arg, error)
+        except Exception:
+            log.exception("The claims thread could not do %s (it goes on)", kind)
 
     def _claim(self, ident: str) -> None:
         try:
@@ -240,11 +256,11 @@ class Sharing:
             except Exception:
                 log.exception("Checking the other instances failed (it goes on)")
 
-    def check_peers(self) -> list[str]:
-        """One round: ping the family's other apps, and take over the calls of those that stopped answering; returns the dead."""
+    def check_peers(self, now: float | None = None) -> list[str]:
+        """One round (at time.monotonic() now): ping the family's other apps, take over the calls of those gone silent; returns the dead."""
         if self._stop.is_set() or not self.ari.connected:
             return []       # while our own websocket is down we hear no pong: judge nobody
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         apps = self.ari.request("GET", "/applications")
         others = family_apps(apps, self.family, self.me)
         self.clock.forget(others)
