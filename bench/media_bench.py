@@ -22,16 +22,22 @@ Three measurements, each against a plain baseline run in the same process where 
    so the sends fall anywhere on the 20 ms frame clock. Measured in the steady state, 2.5 s after
    the last bridge formed: a softmix bridge's round trip grows by about a frame ~2 s after it forms,
    which a last measurement shows on a fresh bridge (its first 1.8 s against after 2.5 s).
-3. CPU per stream: 10 streams for 10 s, process CPU (time.process_time()) per stream and second
-   for the kit's consumers iterating frames() against a plain websocket-client recv_data loop on
-   the same kind of streams; and the kit with a consumer that reads once a second, which leaves
-   (nearly) the kit's reader thread alone: what the per-frame hand-over to a consumer costs.
+3. CPU per stream: 10 streams, process CPU (time.process_time()) per frame delivered for the kit's
+   consumers iterating frames() against a plain websocket-client recv_data loop on the same kind
+   of streams, in 3 rounds of 10 s windows taking turns (kit, plain, kit, ...; the machine is
+   shared); then the kit with a consumer that reads once a second (the reader thread files every
+   frame into the buffer) against a plain window right after it.
+4. Marks: ``stream.mark(name)`` after 0.2 / 0.5 / 1 / 2 s of audio sent at once (and after 1 s
+   sent while 0.25 s was still queued): the time from the send to Asterisk's MEDIA_MARK_PROCESSED
+   against the audio's length, and how far the kit's own estimate (the 20 ms clock from when its
+   writer sent the audio: what wait_played() can do on servers older than 22.8) is from it.
 
 Everything runs against the lab on 127.0.0.1 under a unique app name (bench-media-<hex>); every
 channel and bridge made is removed at the end, even on errors, and the script checks that none is
 left. About 2 minutes. Not a test: figures and ratios, printed, ending in a compact table.
 
     .venv/bin/python bench/media_bench.py [--seconds 10] [--levels 1,10,50] [--rounds 15] [--cpu-streams 10]
+        [--cpu-rounds 3] [--mark-rounds 8] [--only delivery,rtt,cpu,marks]
 
 The lab must be up (``.venv/bin/vicifast-kit lab up``). On an older lab whose dialplan has no 9002,
 the echo falls back to Local/9000@inbound/n and waits until its spoken prompt is over.
@@ -664,34 +670,101 @@ def kit_cpu_window(run: Run, n: int, seconds: float, per_frame: bool) -> tuple[f
     return cpu, wall, frames
 
 
-def cpu_per_stream(run: Run, n: int, seconds: float) -> dict:
-    print(f"3. CPU: {n} streams for {seconds:g} s each, process CPU per stream (kit: a consumer thread per stream "
-          "iterating frames(); plain: a websocket-client recv_data loop per stream)")
-    idle_cpu, idle_wall = cpu_window(2.0)
-    kit_cpu, kit_wall, kit_frames = kit_cpu_window(run, n, seconds, per_frame=True)
+def plain_cpu_window(run: Run, n: int, seconds: float) -> tuple[float, float, int]:
+    """n plain streams, each a websocket-client recv_data loop on its own thread."""
     with ThreadPoolExecutor(6) as pool:
         pstreams = list(pool.map(lambda _: run.plain_pair(), range(n)))
     time.sleep(0.5)
     f0 = sum(s.frames for s in pstreams)
-    plain_cpu, plain_wall = cpu_window(seconds)
-    plain_frames = sum(s.frames for s in pstreams) - f0
+    cpu, wall = cpu_window(seconds)
+    frames = sum(s.frames for s in pstreams) - f0
     run.close_plain_streams()
     run.plain.cleanup()
+    return cpu, wall, frames
+
+
+def cpu_per_stream(run: Run, n: int, seconds: float, rounds: int = 3) -> dict:
+    print(f"3. CPU: {n} streams, process CPU per stream (kit: a consumer thread per stream iterating frames(); "
+          f"plain: a websocket-client recv_data loop per stream); {rounds} rounds of a {seconds:g} s window each, "
+          "kit and plain taking turns so a busy moment on the shared machine hits both alike")
+    idle_cpu, idle_wall = cpu_window(2.0)
+    totals = {"kit": [0.0, 0.0, 0], "plain": [0.0, 0.0, 0]}
+    ratios = []
+    for r in range(rounds):
+        kit = kit_cpu_window(run, n, seconds, per_frame=True)
+        plain = plain_cpu_window(run, n, seconds)
+        for key, (cpu, wall, frames) in (("kit", kit), ("plain", plain)):
+            totals[key][0] += cpu
+            totals[key][1] += wall
+            totals[key][2] += frames
+        ratios.append((kit[0] / max(kit[2], 1)) / (plain[0] / max(plain[2], 1)))
+        print(f"  round {r + 1}: kit {kit[0] / max(kit[2], 1) * 1e6:.0f} us a frame, plain "
+              f"{plain[0] / max(plain[2], 1) * 1e6:.0f} us a frame: {ratios[-1]:.2f}x")
     bulk_cpu, bulk_wall, bulk_frames = kit_cpu_window(run, n, seconds, per_frame=False)
+    bulk_plain = plain_cpu_window(run, n, seconds)
     per = lambda cpu, wall: cpu / wall / n * 100      # % of one core per stream
+    kit_cpu, kit_wall, kit_frames = totals["kit"]
+    plain_cpu, plain_wall, plain_frames = totals["plain"]
     res = {"kit": per(kit_cpu, kit_wall), "plain": per(plain_cpu, plain_wall), "bulk": per(bulk_cpu, bulk_wall),
-           "idle": idle_cpu / idle_wall * 100, "kit_frames": kit_frames, "plain_frames": plain_frames}
-    res["ratio"] = res["kit"] / res["plain"]
-    res["bulk_ratio"] = res["bulk"] / res["plain"]
+           "idle": idle_cpu / idle_wall * 100, "kit_frames": kit_frames, "plain_frames": plain_frames,
+           "rounds": ratios}
+    res["ratio"] = (kit_cpu / max(kit_frames, 1)) / (plain_cpu / max(plain_frames, 1))     # per frame delivered
+    res["bulk_ratio"] = (bulk_cpu / max(bulk_frames, 1)) / (bulk_plain[0] / max(bulk_plain[2], 1))
     for label, pc, cpu, wall, frames in (("kit frames()", res["kit"], kit_cpu, kit_wall, kit_frames),
                                          ("plain", res["plain"], plain_cpu, plain_wall, plain_frames),
                                          ("kit read 1/s", res["bulk"], bulk_cpu, bulk_wall, bulk_frames)):
         print(f"  {label:13s} {pc:.2f} % of a core per stream ({cpu:.2f} s CPU in {wall:.1f} s, {frames} frames, "
               f"{cpu / max(frames, 1) * 1e6:.0f} us a frame)")
-    print(f"  -> kit/plain {res['ratio']:.2f}x (target <= 1.2x); with the consumer reading once a second instead "
-          f"of every frame (the kit's reader thread alone, nearly) {res['bulk_ratio']:.2f}x; the process idles at "
+    print(f"  -> kit/plain {res['ratio']:.2f}x per frame over all rounds (target <= 1.2x; rounds "
+          f"{', '.join(f'{x:.2f}' for x in ratios)}); with the consumer reading once a second instead of every "
+          f"frame {res['bulk_ratio']:.2f}x (against a plain window right after it); the process idles at "
           f"{res['idle']:.2f} % of a core with no stream")
     return res
+
+
+# --- 4. marks: when Asterisk says it played, against the estimate ----------------------------------------
+
+MARK_CASES = ((0.2, 0.0), (0.5, 0.0), (1.0, 0.0), (2.0, 0.0), (1.0, 0.5))   # (seconds sent, of which still queued)
+
+
+def marks(run: Run, rounds: int) -> dict:
+    """stream.mark(): the time from the send to MEDIA_MARK_PROCESSED against the audio's length, and how far
+    the kit's estimate (the 20 ms clock from when its writer sent the audio: what wait_played() was before
+    Asterisk had marks, and still is on servers older than 22.8) is from what Asterisk said."""
+    stream = run.kit_pair()
+    print(f"4. Marks: {rounds} rounds of each case on one stream ({stream.control_format} control, Asterisk marks: "
+          f"{stream.asterisk_marks}); audio sent at once, then mark(); times from the send")
+    stream.read(0.5)
+    rows = []
+    for length, queued in MARK_CASES:
+        lateness, errors = [], []
+        for r in range(rounds):
+            stream.read(stream.buffered, timeout=0)
+            if queued:                          # the mark goes after audio already playing
+                stream.send(audio.tone(500, queued))
+                time.sleep(queued / 2)
+            t0 = time.monotonic()
+            stream.send(audio.tone(700, length))
+            mark = stream.mark(f"bench-{length}-{queued}-{r}")
+            if not mark.wait(timeout=length + queued + 5):
+                raise RuntimeError(f"mark {mark.name} not played: {mark.how or 'timeout'}")
+            due = length + (queued / 2 if queued else 0)    # what was still to play when it was sent
+            lateness.append(mark.played_at - t0 - due)
+            errors.append(mark.estimated_at - mark.played_at)
+            time.sleep(random.uniform(0, 0.04))
+        rows.append({"length": length, "queued": queued, "late_median": statistics.median(lateness),
+                     "late_max": max(lateness), "late_min": min(lateness),
+                     "err_median": statistics.median(errors), "err_max": max(errors, key=abs)})
+        label = f"{length:g} s" + (f" after {queued / 2:g} s still queued" if queued else "")
+        print(f"  {label:28s} MEDIA_MARK_PROCESSED {ms(statistics.median(lateness))} ms after the audio's end "
+              f"(min {ms(min(lateness))}, max {ms(max(lateness))}); the estimate was off by "
+              f"{ms(statistics.median(errors))} ms (worst {ms(max(errors, key=abs))})")
+    run.close_kit_streams()
+    run.hangup_kit_channels()
+    return {"rows": rows, "control": stream.control_format,
+            "late": statistics.median([r["late_median"] for r in rows]),
+            "err": statistics.median([r["err_median"] for r in rows]),
+            "err_worst": max((r["err_max"] for r in rows), key=abs)}
 
 
 # --- main ------------------------------------------------------------------------------------------------
@@ -702,28 +775,37 @@ def main() -> int:
     p.add_argument("--levels", default="1,10,50", help="concurrent streams per delivery level")
     p.add_argument("--rounds", type=int, default=15, help="round-trip bursts per variant")
     p.add_argument("--cpu-streams", type=int, default=10)
+    p.add_argument("--cpu-rounds", type=int, default=3, help="kit/plain CPU windows, taking turns")
+    p.add_argument("--mark-rounds", type=int, default=8, help="rounds of each mark case")
+    p.add_argument("--only", default="delivery,rtt,cpu,marks", help="the parts to run, comma-separated")
     args = p.parse_args()
+    only = set(args.only.split(","))
     levels = sorted({int(x) for x in args.levels.split(",")})
     logging.basicConfig(level=logging.WARNING, format="  log: %(name)s: %(message)s")
 
     began = time.monotonic()
     run = Run()
     before = lab_ids(run.ari)
-    rows, rtt, cpu, echo = [], {}, {}, "?"
+    rows, rtt, cpu, echo, mk = [], {}, {}, "?", {}
     status = 0
     try:
-        rows = delivery(run, levels, args.seconds)
-        variants, echo = round_trips(run, args.rounds)
-        rtt = report_round_trips(variants)
-        run.close_kit_streams()
-        run.close_plain_streams()
-        run.hangup_kit_channels()
-        run.plain.cleanup()
-        if echo.startswith("Local/9002"):
-            rtt["settle"] = settling(run)
+        if "delivery" in only:
+            rows = delivery(run, levels, args.seconds)
+        if "rtt" in only:
+            variants, echo = round_trips(run, args.rounds)
+            rtt = report_round_trips(variants)
+            run.close_kit_streams()
             run.close_plain_streams()
+            run.hangup_kit_channels()
             run.plain.cleanup()
-        cpu = cpu_per_stream(run, args.cpu_streams, args.seconds)
+            if echo.startswith("Local/9002"):
+                rtt["settle"] = settling(run)
+                run.close_plain_streams()
+                run.plain.cleanup()
+        if "cpu" in only:
+            cpu = cpu_per_stream(run, args.cpu_streams, args.seconds, args.cpu_rounds)
+        if "marks" in only:
+            mk = marks(run, args.mark_rounds)
     except Exception as e:
         status = 1
         print(f"FAILED: {type(e).__name__}: {e}")
@@ -751,14 +833,15 @@ def main() -> int:
         if left[0] or left[1]:
             status = 1
 
-    if rows and rtt and cpu:
-        kit, base = rtt["kit"], rtt["plain"]
+    if rows or rtt or cpu or mk:
         print()
         print(f"| slin16 media streams, lab on 127.0.0.1 (echo: {echo}/n) | kit | plain websocket-client | note |")
         print("|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['streams']} streams x {args.seconds:g} s: frames delivered | {r['got']}/{r['expected']} "
-                  f"= {r['pct']:.2f} % | | gap p99 {ms(r['p99'])} ms, max {ms(r['max'])} ms |")
+    for r in rows:
+        print(f"| {r['streams']} streams x {args.seconds:g} s: frames delivered | {r['got']}/{r['expected']} "
+              f"= {r['pct']:.2f} % | | gap p99 {ms(r['p99'])} ms, max {ms(r['max'])} ms |")
+    if rtt:
+        kit, base = rtt["kit"], rtt["plain"]
         own = f"; timed inside the kit {ms(kit['own'])} ms" if "own" in kit else ""
         print(f"| round trip through Echo(), median (p90) | {ms(kit['median'])} ms ({ms(kit['p90'])}) | "
               f"{ms(base['median'])} ms ({ms(base['p90'])}) | kit adds {ms(kit['median'] - base['median'])} ms{own} |")
@@ -770,9 +853,14 @@ def main() -> int:
             st = rtt["settle"]
             print(f"| fresh mixing,video_sfu bridge + Local/n + Echo: first 1.8 s / after 2.5 s | | "
                   f"{ms(st['early'])} ms / {ms(st['late'])} ms | {st['tech']} |")
+    if cpu:
         print(f"| CPU per stream, {args.cpu_streams} streams | {cpu['kit']:.2f} % of a core | "
-              f"{cpu['plain']:.2f} % of a core | {cpu['ratio']:.2f}x; reading once a second "
+              f"{cpu['plain']:.2f} % of a core | {cpu['ratio']:.2f}x per frame (rounds "
+              f"{', '.join(f'{x:.2f}' for x in cpu['rounds'])}); reading once a second "
               f"{cpu['bulk']:.2f} % = {cpu['bulk_ratio']:.2f}x |")
+    if mk:
+        print(f"| mark(): MEDIA_MARK_PROCESSED after the audio's end, median of cases | {ms(mk['late'])} ms "
+              f"({mk['control']}) | | the 20 ms estimate off by {ms(mk['err'])} ms (worst {ms(mk['err_worst'])}) |")
     print(f"total {time.monotonic() - began:.0f} s")
     return status
 

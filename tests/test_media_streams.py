@@ -48,7 +48,8 @@ def nothing_left_behind(lab):
     the test's client made is left (what the streams built, they removed themselves)."""
     yield
     eventually(lambda: not media_threads(), timeout=5, what="no media thread left")
-    eventually(lambda: not kit_objects(lab.ari), timeout=5, what="no media or snoop channel or kit bridge left")
+    eventually(lambda: not kit_objects(lab.ari), timeout=5, what=f"no media or snoop channel or kit bridge left "
+               f"({kit_objects(lab.ari)})")
 
 
 def test_media_reads_the_tone_the_far_end_plays(lab):
@@ -295,3 +296,134 @@ def test_a_default_simulated_caller_is_heard_and_its_recording_plays(lab):
         lab.ari.recordings.delete_stored(name)
     with ch.listen() as tap:                              # and a tap hears the caller too (once its snoop runs)
         eventually(lambda: not audio.is_silent(tap.read(0.5)), timeout=10, what="the caller heard through a tap")
+
+
+# --- Asterisk's JSON control messages, marks and media direction (chan_websocket 22.8+ / 22.9+) ---------------
+
+def test_the_lab_speaks_json_control_and_a_mark_comes_back_after_the_audio_before_it(lab):
+    """MARK_MEDIA after 1.0 s of audio: MEDIA_MARK_PROCESSED comes when Asterisk has played that second (measured
+    from the send), not at once; a second mark after 0.5 s more comes ~0.5 s later."""
+    near, far = lab.pair()
+    with near.media() as stream:
+        assert stream.control_format == "json" and stream.asterisk_marks      # the lab is 22.10.1
+        assert stream.media_start["format"] == "slin16" and stream.media_start["ptime"] == "20"
+        stream.read(0.2)
+        t0 = time.monotonic()
+        stream.send(audio.tone(500, 1.0))
+        first = stream.mark("after-first-second")
+        stream.send(audio.tone(700, 0.5))
+        second = stream.mark("after-1.5-s")
+        assert first.wait(timeout=5) and second.wait(timeout=5)
+        assert first.how == "asterisk" and first.played and second.played
+        took = first.played_at - t0
+        assert 0.95 <= took <= 1.4, f"the mark came {took:.3f} s after 1.0 s of audio was sent"
+        gap = second.played_at - first.played_at
+        assert 0.45 <= gap <= 0.6, f"0.5 s of audio between the marks took {gap:.3f} s"
+        # the kit's own estimate (the 20 ms clock from when it sent) is close to what Asterisk said
+        assert abs(first.played_at - first.estimated_at) < 0.3
+
+
+class FarRecording:
+    """What the far half hears, recorded on it (a tap on far beside near.media() would leave its snoop behind)."""
+
+    def __init__(self, lab, far) -> None:
+        self.lab, self.rec = lab, far.record(name=f"kit-media-{far.id}-{time.monotonic_ns()}", format="wav",
+                                             if_exists="overwrite")
+
+    def stop(self):
+        self.rec.stop()
+        self.rec.wait_for("RecordingFinished", timeout=5)
+        heard = self.rec.audio()
+        self.lab.ari.recordings.delete_stored(self.rec.name)
+        return heard
+
+
+def test_wait_played_returns_when_asterisk_says(lab):
+    """wait_played() returns right after MEDIA_MARK_PROCESSED, after the audio's length (2 s), and the far side
+    heard the tone, then silence once it returned."""
+    near, far = lab.pair()
+    with near.media() as stream:
+        stream.read(0.2)
+        rec = FarRecording(lab, far)
+        t0 = time.monotonic()
+        stream.send(audio.tone(600, 2.0))
+        assert stream.wait_played(timeout=10)
+        returned = time.monotonic() - t0
+        assert 1.95 <= returned <= 2.5, f"wait_played returned {returned:.3f} s after 2 s were sent"
+        stream.read(stream.buffered, timeout=0)
+        stream.read(0.6)                        # 0.6 s of the call after wait_played returned
+        heard = rec.stop()
+    assert abs(heard.dominant_frequency() - 600) <= 10
+    tail = heard.pcm[-int(0.3 * heard.rate) * 2:]            # recorded after wait_played returned
+    assert audio.level_db(tail) < -50, "the far side still heard the tone after wait_played returned"
+
+
+def test_direction_in_never_sends_audio_to_the_caller(lab):
+    """direction='in': the stream hears the call; what it would send is refused by the kit, and even written
+    straight to the websocket Asterisk drops it: the far side hears silence (measured), while the same bytes
+    on a direction='both' stream are heard."""
+    near, far = lab.pair()
+    tone = audio.tone(800, 1.0)
+    with near.media(direction="in") as stream:
+        assert stream.direction == "in"
+        playback = far.play(media="tone:440")
+        stream.read(0.3)
+        assert abs(audio.dominant_frequency(stream.read(0.5), 16000) - 440) <= 10     # it hears
+        playback.stop()
+        playback.wait_for("PlaybackFinished", timeout=5)
+        with pytest.raises(vk.StreamClosed, match="direction='in'"):
+            stream.send(tone)
+        with pytest.raises(vk.StreamClosed, match="direction='in'"):
+            stream.mark("x")
+        stream.read(stream.buffered, timeout=0)
+        rec = FarRecording(lab, far)
+        for i in range(0, len(tone), 640):    # bypass the kit: raw frames on the websocket
+            stream._ws.send_binary(tone[i:i + 640])
+        stream.read(1.3)
+        heard_in = rec.stop()
+    assert strength(heard_in.pcm, heard_in.rate, 800) < 0.01, "the caller heard what a direction='in' stream sent"
+    with near.media() as stream:                 # the control: the same bytes, direction='both'
+        stream.read(0.2)
+        rec = FarRecording(lab, far)
+        for i in range(0, len(tone), 640):
+            stream._ws.send_binary(tone[i:i + 640])
+        stream.read(1.3)
+        heard = rec.stop()
+    assert strength(heard.pcm, heard.rate, 800) > 0.3 and heard.level_db() > -30, \
+        "the control (direction='both') was not heard"
+    assert heard_in.level_db() < heard.level_db() - 25, (heard_in.level_db(), heard.level_db())
+
+
+def test_direction_out_hears_nothing_and_is_heard(lab):
+    """direction='out': while the far side plays a tone that reaches the call (a tap on near hears it),
+    Asterisk sends the stream no audio (no frame arrives), reading says why, and what it sends is heard."""
+    near, far = lab.pair()
+    with near.media(direction="out") as stream:
+        with near.listen() as near_tap:
+            playback = far.play(media="tone:440")
+            near_tap.read(0.3)
+            assert abs(audio.dominant_frequency(near_tap.read(1.0), 16000) - 440) <= 10    # the tone is there
+        assert stream.frames_received == 0, f"{stream.frames_received} frames came to a direction='out' stream"
+        with pytest.raises(vk.StreamClosed, match="direction='out'"):
+            stream.read(0.1)
+        playback.stop()
+        playback.wait_for("PlaybackFinished", timeout=5)
+        rec = FarRecording(lab, far)
+        stream.send(audio.tone(900, 1.0))
+        assert stream.wait_played(timeout=5)
+        heard = rec.stop()
+        assert stream.frames_received == 0
+    assert strength(heard.pcm, heard.rate, 900) > 0.3 and heard.level_db() > -30
+    with pytest.raises(ValueError, match="'both', 'in', 'out'"):
+        near.media(direction="sideways")
+
+
+def test_flush_drops_the_marks_asterisk_had_queued(lab):
+    near, far = lab.pair()
+    with near.media() as stream:
+        stream.send(audio.tone(500, 5.0))
+        late = stream.mark("late")
+        eventually(lambda: stream.frames_sent >= 250, timeout=5, what="the 5 s sent")
+        stream.flush()
+        assert not late.wait(timeout=1) and late.how == "flushed"
+        assert stream.wait_played(timeout=2)

@@ -220,12 +220,13 @@ class Channel(Handle, ChannelOperations):
         with via("collect_digits"):
             return self._events().collect_digits(self, max_digits, terminator, timeout, inter_digit_timeout)
 
-    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
-              ) -> "MediaStream":
-        """Kit helper (POST /channels/externalMedia, a bridge, the /media websocket): take part in this call; read() hears, send() speaks."""
+    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0,
+              direction: str = "both") -> "MediaStream":
+        """Kit helper (POST /channels/externalMedia, a bridge, the /media websocket): take part in this call; read() hears, send() speaks (direction 'in': hear only, 'out': speak only)."""
         from .media import open_media
         with via("media"):
-            return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+            return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout,
+                              direction=direction)
 
     def listen(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
                ) -> "MediaStream":
@@ -240,12 +241,13 @@ class Bridge(Handle, BridgeOperations):
 
     _repr_fields = ("bridge_type", "channels")
 
-    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
-              ) -> "MediaStream":
-        """Kit helper (POST /channels/externalMedia, addChannel, the /media websocket): join this bridge's conversation, hear and be heard."""
+    def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0,
+              direction: str = "both") -> "MediaStream":
+        """Kit helper (POST /channels/externalMedia, addChannel, the /media websocket): join this bridge's conversation, hear and be heard (direction as in Channel.media)."""
         from .media import open_bridge
         with via("media"):
-            return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+            return open_bridge(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout,
+                               direction=direction)
 
 
 class Playback(Handle, PlaybackOperations):

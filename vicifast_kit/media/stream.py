@@ -1,24 +1,36 @@
 """One WebSocket media connection (Asterisk 22's chan_websocket), as a stream of call audio.
 
-Asterisk sends the call's audio as binary websocket messages and a few text messages
-(``MEDIA_START ...``, ``MEDIA_XOFF``, ``MEDIA_XON``, ``MEDIA_MARK_PROCESSED id``, ``DTMF_END ...``);
-what we send is queued by Asterisk and played at the call's pace, 20 ms a frame. Here:
+Asterisk sends the call's audio as binary websocket messages and a few control messages
+(``MEDIA_START``, ``MEDIA_XOFF``, ``MEDIA_XON``, ``MEDIA_MARK_PROCESSED``, ``DTMF_END``, ``ERROR``),
+in one of two formats: JSON objects (``{"event": "MEDIA_START", ...}``; Asterisk 20.18+, 22.8+,
+23.2+, asked for with the channel option ``f(json)``) or the older plain text
+(``MEDIA_START connection_id:... format:slin16 ...``). The stream reads whichever comes and answers
+in the same. What we send is queued by Asterisk and played at the call's pace, 20 ms a frame. Here:
 
 - a reader thread that only reads and files: frames go into a bounded buffer (a consumer that
   falls behind loses the oldest audio, counted in ``dropped`` and logged, never blocking Asterisk);
+  while a consumer waits in ``read``/``frames`` it reads the websocket itself (one reader at a
+  time, under a lock), so a frame is not handed from thread to thread; the reader thread takes the
+  websocket back as soon as that consumer stays away or falls behind;
 - a writer thread, started by the first ``send``, that passes your audio on in order and stops
   while Asterisk says its queue is full (XOFF) until it says XON;
 - ``read``/``frames`` for you, in slin (16-bit little-endian mono) at ``rate`` whatever the wire
-  format is.
+  format is;
+- ``mark(name)``/``wait_played()``: ``MARK_MEDIA`` after what was sent, "played" when Asterisk
+  answers ``MEDIA_MARK_PROCESSED`` (on servers older than that, an estimate from the 20 ms clock).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import fcntl
 import itertools
+import json
 import logging
 import queue
 import socket
+import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +44,10 @@ from ..errors import StreamClosed
 log = logging.getLogger("vicifast_kit.media")
 
 _END = object()               # put in a stream's inbox when it ends
+
+
+class _Ended(Exception):
+    """The websocket ended (closed, shut down, or broken): raised by _receive."""
 PTIME = 0.020                 # seconds of audio in one frame (Asterisk's default for these formats)
 #: The formats the kit's own calls offer (originate's ``formats``): wideband first, then what every phone has.
 CALL_FORMATS = "slin16,ulaw"
@@ -86,15 +102,111 @@ def wire_format(name: str) -> WireFormat:
                          "(audio is read and sent as 16-bit slin at the format's rate)") from None
 
 
-def _parse_control(text: str) -> tuple[str, dict[str, str], str]:
-    """A plain-text control message: (event, {name: value}, the rest as one string)."""
-    event, _, rest = text.strip().partition(" ")
+#: The control message formats of chan_websocket (its channel option ``f()``, chan_websocket.conf's
+#: ``control_message_format``).
+CONTROL_FORMATS = ("plain-text", "json")
+#: Media directions of a stream, as Asterisk names them from your program's side: "in" = you only
+#: hear (what you send is dropped), "out" = you only speak (you hear nothing), "both".
+DIRECTIONS = ("both", "in", "out")
+_HANDBACK = 0.25     # s: a consumer away this long gives the websocket back to the reader thread
+_BACKLOG = 0.5       # s of audio waiting in the socket: a direct-reading consumer has fallen behind
+
+
+def _parse_control(text: str) -> tuple[str, dict, str]:
+    """A control message in either format: (event, {name: value}, its one argument or the rest as a string).
+
+    The argument is the mark's name of MEDIA_MARK_PROCESSED (and MEDIA_BUFFERING_COMPLETED), the
+    text of ERROR; JSON values keep their JSON types (MEDIA_START's ``ptime`` is an int there).
+    """
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            return "", {}, text
+        if not isinstance(fields, dict):
+            return "", {}, text
+        event = str(fields.pop("event", ""))
+        arg = fields.get("correlation_id", fields.get("error_text", ""))
+        return event, fields, str(arg)
+    event, _, rest = text.partition(" ")
     fields = {}
     for part in rest.split():
         name, sep, value = part.partition(":")
         if sep:
             fields[name] = value
+    if event == "ERROR" and "error_text:" in rest:      # the error's text has spaces: all of it
+        fields["error_text"] = rest.partition("error_text:")[2].strip()
+        return event, fields, fields["error_text"]
     return event, fields, rest.strip()
+
+
+def _command_text(control_format: str, command: str, correlation_id: str | None = None, **fields: str) -> str:
+    """A command to Asterisk in the stream's control format (JSON: {"command": ..., "correlation_id": ...})."""
+    if control_format == "json":
+        body = {"command": command}
+        if correlation_id is not None:
+            body["correlation_id"] = correlation_id
+        body.update(fields)
+        return json.dumps(body, separators=(",", ":"))
+    if fields:
+        raise ValueError(f"{command} with {', '.join(fields)} needs the JSON control format (Asterisk 22.9+)")
+    return command if correlation_id is None else f"{command} {correlation_id}"
+
+
+class MediaMark:
+    """A point in what you sent (``stream.mark(name)``): played when Asterisk says it has played up to it."""
+
+    def __init__(self, name: str, sent_at: float) -> None:
+        self.name = name
+        #: When mark() was called, when Asterisk said it was played (MEDIA_MARK_PROCESSED), and when the
+        #: 20 ms clock said it would be (time.monotonic() values; None until known).
+        self.sent_at = sent_at
+        self.played_at: float | None = None
+        self.estimated_at: float | None = None
+        #: "asterisk" (MEDIA_MARK_PROCESSED), "estimate" (a server without marks), "flushed" (dropped by
+        #: flush()), "ended" (the stream ended first), or "" while waiting.
+        self.how = ""
+        self._done = threading.Event()
+        self._reached = threading.Event()      # the writer got to it: estimated_at is known
+
+    _estimating = False     # True on a server without MARK_MEDIA: played is the estimate
+
+    @property
+    def played(self) -> bool:
+        """True once Asterisk played everything sent before the mark (or, on an older server, the estimate passed)."""
+        if self.how:
+            return self.how in ("asterisk", "estimate")
+        return self._estimating and self.estimated_at is not None and time.monotonic() >= self.estimated_at
+
+    def wait(self, timeout: float | None = 60.0) -> bool:
+        """Block until the mark is played; False if it was flushed, the stream ended, or `timeout` passed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._estimating:
+            if not self._reached.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                return False
+            if not self.how:
+                if deadline is not None and self.estimated_at > deadline:
+                    self._done.wait(max(0.0, deadline - time.monotonic()))
+                    return False
+                if self._done.wait(max(0.0, self.estimated_at - time.monotonic())):   # flushed or ended meanwhile
+                    return self.how == "estimate"
+                self._finish("estimate", self.estimated_at)
+            return self.how == "estimate"
+        self._done.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return self.how == "asterisk"
+
+    def _finish(self, how: str, at: float | None = None) -> None:
+        if not self.how:
+            self.how = how
+            if how in ("asterisk", "estimate"):
+                self.played_at = time.monotonic() if at is None else at
+        self._reached.set()
+        self._done.set()
+
+    def __repr__(self) -> str:
+        state = self.how or "waiting"
+        return f"<MediaMark {self.name!r} {state}>"
 
 
 class MediaStream:
@@ -102,15 +214,28 @@ class MediaStream:
 
     Made by ``ch.media()`` (you are a party of the call) or ``ch.listen()`` (you only listen).
     Audio is slin: signed 16-bit little-endian mono at ``rate`` samples per second.
+    ``control`` is the control format asked for (the one Asterisk answers in is ``control_format``),
+    ``marks`` whether the server answers MARK_MEDIA, ``direction`` as Asterisk names it.
     """
 
     def __init__(self, url: str, fmt: WireFormat, *, name: str, can_send: bool = True,
-                 buffer_seconds: float = 10.0, connect_timeout: float = 5.0) -> None:
+                 buffer_seconds: float = 10.0, connect_timeout: float = 5.0, control: str = "plain-text",
+                 marks: bool = True, direction: str = "both") -> None:
+        if control not in CONTROL_FORMATS:
+            raise ValueError(f"control must be one of {', '.join(CONTROL_FORMATS)}, not {control!r}")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
         self.format = fmt.name
         self.rate = fmt.rate
         self.name = name
         self._fmt = fmt
         self._can_send = can_send
+        #: The control message format Asterisk speaks on this websocket: "json" or "plain-text" (from MEDIA_START).
+        self.control_format = control
+        #: True when Asterisk answers MARK_MEDIA (22.8+): marks are what it played, not an estimate.
+        self.asterisk_marks = marks
+        #: "both", "in" (you only hear) or "out" (you only speak), as Asterisk names it.
+        self.direction = direction
         self._max_chunks = max(1, int(buffer_seconds / PTIME))
         # Received audio: the reader puts, the consumer gets (a C-level queue: the hand-off between the
         # two threads is most of what a stream costs); _END is put last when the stream ends.
@@ -138,8 +263,14 @@ class MediaStream:
         self._send_lock = threading.Lock()
         self._xoff = False
         self.xoff_count = 0
-        self._marks: dict[str, threading.Event] = {}
+        self._marks: dict[str, MediaMark] = {}      # sent or queued, not played yet
         self._mark_ids = itertools.count(1)
+        self._play_clock = 0.0      # when what the writer sent so far will have been played (monotonic; estimate)
+        # One reader of the websocket at a time: the reader thread, or a consumer waiting in read()/frames().
+        self._sock_lock = threading.Lock()
+        self._consumer_at = 0.0     # when a consumer last read the websocket itself (monotonic)
+        self._direct_off_until = 0.0    # a consumer that fell behind reads from the buffer until then
+        self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self._teardown: list[Callable[[], None]] = []
         self._close_lock = threading.Lock()
@@ -152,33 +283,71 @@ class MediaStream:
                                "is gone or already connected") from None
         except (OSError, websocket.WebSocketException) as e:
             raise StreamClosed(f"Could not open the media websocket ({type(e).__name__}: {e})") from None
-        self._ws.settimeout(None)
+        self._ws.settimeout(_HANDBACK)    # every read returns at least this often (resumable mid-frame)
         self._reader = threading.Thread(target=self._read_loop, name=f"vicifast-media-reader[{name}]",
                                         daemon=True)
         self._reader.start()
 
     # --- reader thread: only reads and files -------------------------------------------
     def _read_loop(self) -> None:
-        ws = self._ws
         why = "the media channel hung up"
-        while True:
+        lock = self._sock_lock
+        while not self._ended:
+            if not lock.acquire(timeout=_HANDBACK):     # a consumer is reading the websocket itself
+                self._check_backlog()
+                continue
+            away = time.monotonic() - self._consumer_at
+            if away < _HANDBACK:                        # a consumer reads for itself: let it
+                lock.release()
+                self._stop.wait(_HANDBACK - away)
+                self._check_backlog()
+                continue
             try:
-                opcode, data = ws.recv_data()
-            except (websocket.WebSocketException, OSError, ValueError) as e:    # closed, or shut down by close()
-                log.debug("Media stream %s: the websocket ended (%s)", self.name, type(e).__name__)
+                message = self._receive()
+                if message is not None:
+                    self._file(message)         # under the lock: a consumer reading next sees it first
+            except _Ended:
                 break
-            if opcode == websocket.ABNF.OPCODE_BINARY:
-                self._file(data)
-            elif opcode == websocket.ABNF.OPCODE_TEXT:
-                self._on_text(data.decode("utf-8", "replace"))
-            elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                break
+            finally:
+                lock.release()
         self._end(why)
+
+    def _receive(self) -> bytes | None:
+        """One websocket message (under _sock_lock): audio bytes, or None (a control message, or no message yet)."""
+        try:
+            opcode, data = self._ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            return None
+        except (websocket.WebSocketException, OSError, ValueError) as e:    # closed, or shut down by close()
+            log.debug("Media stream %s: the websocket ended (%s)", self.name, type(e).__name__)
+            raise _Ended from None
+        if opcode == websocket.ABNF.OPCODE_BINARY:
+            size = self._fmt.frame_bytes
+            self.frames_received += 1 if len(data) == size else max(1, len(data) // size)
+            return data
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            self._on_text(data.decode("utf-8", "replace"))
+        elif opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise _Ended
+        return None
+
+    def _check_backlog(self) -> None:
+        """Reader thread: when a consumer reading for itself leaves audio piling up in the socket, take over."""
+        if self._ended or time.monotonic() - self._consumer_at > 2 * _HANDBACK:
+            return
+        try:
+            waiting = int.from_bytes(fcntl.ioctl(self._ws.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"), "little")
+        except (OSError, AttributeError, ValueError):
+            return
+        if waiting > _BACKLOG / PTIME * self._fmt.frame_bytes:
+            self._direct_off_until = time.monotonic() + 2.0
+            self._consumer_at = 0.0
+            log.debug("Media stream %s: the consumer fell behind (%d bytes waiting); the reader takes over",
+                      self.name, waiting)
 
     def _file(self, data: bytes) -> None:
         inbox = self._inbox
         inbox.put(data)
-        self.frames_received += 1 if len(data) == self._fmt.frame_bytes else max(1, len(data) // self._fmt.frame_bytes)
         if inbox.qsize() > self._max_chunks:
             lost = 0
             while inbox.qsize() > self._max_chunks:
@@ -197,7 +366,9 @@ class MediaStream:
     def _on_text(self, text: str) -> None:
         event, fields, rest = _parse_control(text)
         if event == "MEDIA_START":
-            self.media_start = fields
+            self.control_format = "json" if text.lstrip().startswith("{") else "plain-text"
+            self.media_start = {name: value if isinstance(value, (str, dict)) else str(value)
+                                for name, value in fields.items()}
             self._started.set()
         elif event in ("MEDIA_XOFF", "MEDIA_XON"):
             with self._out_cond:
@@ -205,11 +376,11 @@ class MediaStream:
                 self.xoff_count += self._xoff
                 self._out_cond.notify_all()
         elif event == "MEDIA_MARK_PROCESSED":
-            done = self._marks.pop(rest, None)
-            if done is not None:
-                done.set()
+            mark = self._marks.pop(rest, None)
+            if mark is not None:
+                mark._finish("asterisk")
         elif event == "DTMF_END":
-            self.dtmf.append(fields.get("digit", ""))
+            self.dtmf.append(str(fields.get("digit", "")))
         elif event == "ERROR":
             self.errors.append(rest)
             log.warning("Media stream %s: Asterisk said %s", self.name, rest)
@@ -224,10 +395,12 @@ class MediaStream:
                 self.reason = self.reason or reason
         if first:
             self._inbox.put(_END)
+        self._stop.set()
         with self._out_cond:
             self._out_cond.notify_all()
-        for done in list(self._marks.values()):
-            done.set()
+        for mark in list(self._marks.values()):
+            mark._finish("ended")
+        self._marks.clear()
 
     # --- reading -------------------------------------------------------------------------
     def _check_open(self, doing: str) -> None:
@@ -235,20 +408,60 @@ class MediaStream:
             raise StreamClosed(f"Cannot {doing}: this media stream was closed ({self.reason}). "
                                "Open a new one with ch.media() or ch.listen().")
 
+    def _check_can_hear(self, doing: str) -> None:
+        self._check_open(doing)
+        if self.direction == "out":
+            raise StreamClosed(f"Cannot {doing}: this stream was opened with direction='out' (you only speak; "
+                               "Asterisk sends it no audio). Open it with direction='both' to hear.")
+
     def _next(self, timeout: float | None) -> bytes | None:
-        """The next received message (None when the stream has ended or timeout passed); consumer side."""
+        """The next received message (None when the stream has ended or timeout passed); consumer side.
+
+        What the reader thread filed comes first; else the consumer reads the websocket itself (no
+        hand-over between threads), waiting for the lock while the reader thread finishes the message
+        it is reading. A consumer that fell behind (see _check_backlog) or does not wait reads the buffer.
+        """
+        inbox = self._inbox
+        if timeout is not None and timeout <= 0 or self._ended or self._direct_off_until > time.monotonic():
+            return self._from_inbox(timeout)
+        # Say so first: the reader thread, done with the message it is reading, leaves the websocket
+        # to this consumer.
+        self._consumer_at = time.monotonic()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._sock_lock.acquire(timeout=-1 if timeout is None else timeout):
+            return self._from_inbox(0)
         try:
-            item = self._inbox.get(timeout=timeout) if timeout is None or timeout > 0 else self._inbox.get_nowait()
+            while inbox.empty():
+                self._consumer_at = time.monotonic()
+                try:
+                    data = self._receive()
+                except _Ended:
+                    self._end("the media channel hung up")
+                    break
+                if data is not None:
+                    return data
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                if self._direct_off_until > time.monotonic():     # the reader thread takes over
+                    break
+        finally:
+            self._sock_lock.release()
+        return self._from_inbox(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def _from_inbox(self, timeout: float | None) -> bytes | None:
+        inbox = self._inbox
+        try:
+            item = inbox.get(timeout=timeout) if timeout is None or timeout > 0 else inbox.get_nowait()
         except queue.Empty:
             return None
         if item is _END:
-            self._inbox.put(_END)       # every later read sees the end too
+            inbox.put(_END)             # every later read sees the end too
             return None
         return item
 
     def read(self, seconds: float = 1.0, timeout: float | None = None) -> bytes:
         """The next `seconds` of call audio (slin); less only if the call ends or `timeout` (default seconds*2+2) passes."""
-        self._check_open("read")
+        self._check_can_hear("read")
         width = self._fmt.width
         need = int(round(seconds * self.rate)) * width
         deadline = time.monotonic() + (seconds * 2 + 2 if timeout is None else timeout)
@@ -264,7 +477,7 @@ class MediaStream:
 
     def frames(self, timeout: float | None = None) -> Iterator[bytes]:
         """20 ms frames of call audio (slin) as they arrive, until the call or the stream ends (or `timeout` s without one)."""
-        self._check_open("read frames")
+        self._check_can_hear("read frames")
         size = self._fmt.frame_bytes
         to_slin = self._fmt.to_slin
         while not self._closed_by_you:
@@ -291,10 +504,7 @@ class MediaStream:
     def send(self, pcm: bytes) -> None:
         """Queue slin audio to play into the call (padded to whole 20 ms frames); returns at once."""
         self._check_open("send")
-        if not self._can_send:
-            raise StreamClosed("This is a listen-only tap (ch.listen()): to speak into the call, use ch.media().")
-        if self._ended:
-            raise StreamClosed(f"Cannot send: the call audio has ended ({self.reason}).")
+        self._check_can_send("send")
         if len(pcm) % 2:
             raise ValueError(f"slin audio has 2 bytes per sample; got an odd length ({len(pcm)} bytes)")
         wire = self._fmt.from_slin(bytes(pcm))
@@ -305,6 +515,15 @@ class MediaStream:
         if not wire:
             return
         self._enqueue(wire)
+
+    def _check_can_send(self, doing: str) -> None:
+        if not self._can_send:
+            raise StreamClosed("This is a listen-only tap (ch.listen()): to speak into the call, use ch.media().")
+        if self.direction == "in":
+            raise StreamClosed(f"Cannot {doing}: this stream was opened with direction='in' (you only hear; "
+                               "Asterisk drops what you send). Open it with direction='both' to speak.")
+        if self._ended:
+            raise StreamClosed(f"Cannot {doing}: the call audio has ended ({self.reason}).")
 
     def send_live(self, pcm: bytes, max_lead: float = 0.06) -> bool:
         """Send audio from a live source (a microphone) keeping at most max_lead s waiting in Asterisk; False if dropped.
@@ -323,7 +542,7 @@ class MediaStream:
         self.send(pcm)
         return True
 
-    def _enqueue(self, item: bytes | str) -> None:
+    def _enqueue(self, item: "bytes | MediaMark") -> None:
         with self._out_cond:
             self._outbox.append(item)
             self._out_cond.notify_all()
@@ -348,9 +567,14 @@ class MediaStream:
             try:
                 if isinstance(item, bytes):
                     self._ws.send_binary(item)
-                    self.frames_sent += len(item) // self._fmt.frame_bytes
-                else:
-                    self._ws.send(item)
+                    frames = len(item) // self._fmt.frame_bytes
+                    self.frames_sent += frames
+                    self._play_clock = max(self._play_clock, time.monotonic()) + frames * PTIME
+                else:                       # a mark: after everything sent before it
+                    item.estimated_at = max(self._play_clock, time.monotonic())
+                    item._reached.set()
+                    if self.asterisk_marks:
+                        self._ws.send(_command_text(self.control_format, "MARK_MEDIA", item.name))
             except (websocket.WebSocketException, OSError) as e:
                 log.debug("Media stream %s: send failed (%s)", self.name, type(e).__name__)
                 self._end("the media websocket closed")
@@ -358,43 +582,55 @@ class MediaStream:
             finally:
                 self._send_lock.release()
 
-    def _command(self, text: str) -> None:
-        with self._send_lock:
-            try:
-                self._ws.send(text)
-            except (websocket.WebSocketException, OSError) as e:
-                raise StreamClosed(f"Cannot send {text.split()[0]}: the media websocket is closed ({type(e).__name__})") from None
-
     def flush(self) -> None:
         """Drop the audio you sent that has not been played yet (barge-in: the caller talks over a prompt)."""
         self._check_open("flush")
         with self._out_cond:
-            dropped = [i for i in self._outbox if isinstance(i, str)]
             self._outbox.clear()
             self._send_lock.acquire()       # a chunk being written goes out first, then FLUSH drops it
         try:
-            if not self._ended:
-                self._ws.send("FLUSH_MEDIA")
+            if not self._ended and self.direction != "in":
+                self._ws.send(_command_text(self.control_format, "FLUSH_MEDIA"))
+            self._play_clock = time.monotonic()
+            # Marks waiting in the outbox, and those Asterisk had queued (FLUSH_MEDIA empties its
+            # queue, marks included): none of them will be played.
+            for mark in list(self._marks.values()):
+                mark._finish("flushed")
+            self._marks.clear()
         except (websocket.WebSocketException, OSError):     # the stream is ending: nothing left to drop
             pass
         finally:
             self._send_lock.release()
-        for text in dropped:                # marks still waiting: they will never be played
-            done = self._marks.pop(text.partition(" ")[2], None)
-            if done is not None:
-                done.set()
+
+    def mark(self, name: str) -> MediaMark:
+        """Put a mark after what you sent so far (MARK_MEDIA); its wait() returns when Asterisk has played up to it."""
+        self._check_open("mark")
+        self._check_can_send("mark")
+        name = str(name)
+        if not name or len(name) > 64 or any(c.isspace() for c in name):
+            raise ValueError(f"A mark's name is 1-64 characters without spaces (it travels in MARK_MEDIA); got {name!r}")
+        mark = MediaMark(name, time.monotonic())
+        mark._estimating = not self.asterisk_marks
+        with self._out_cond:
+            if name in self._marks:
+                raise ValueError(f"A mark named {name!r} is still waiting to be played: give each a name of its own")
+            self._marks[name] = mark
+        self._enqueue(mark)
+        return mark
 
     def wait_played(self, timeout: float = 60.0) -> bool:
         """Block until everything sent so far has been played to the call; False if `timeout` passed first."""
         self._check_open("wait")
         if self._ended:
             return False
-        mark = f"kit-{next(self._mark_ids)}"
-        done = self._marks[mark] = threading.Event()
-        self._enqueue(f"MARK_MEDIA {mark}")
-        finished = done.wait(timeout)
-        self._marks.pop(mark, None)
-        return finished and not self._ended
+        if not self._can_send or self.direction == "in":   # nothing can have been sent: nothing to wait for
+            return True
+        mark = self.mark(f"kit-{next(self._mark_ids)}")
+        played = mark.wait(timeout)
+        if not played:
+            with self._out_cond:
+                self._marks.pop(mark.name, None)
+        return played and not self._ended
 
     # --- lifetime --------------------------------------------------------------------------
     def wait_started(self, timeout: float = 10.0) -> bool:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import uuid
+import weakref
 from typing import TYPE_CHECKING, Callable
 
 from ..causes import cause_text
 from ..errors import ARIError, ClientClosed, MediaUnavailable, NotFound, UnprocessableEntity, WaitTimeout
-from .stream import MediaStream, wire_format
+from .stream import DIRECTIONS, MediaStream, wire_format
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -27,6 +29,45 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("vicifast_kit.media")
 
 _CALL_ENDS = ("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")
+
+#: First release of each branch whose chan_websocket has the JSON control format (``f(json)``) and
+#: MARK_MEDIA / MEDIA_MARK_PROCESSED, and the media direction option (``d()``, externalMedia's
+#: ``direction``): the release tags of asterisk/asterisk whose channels/chan_websocket.c has them.
+#: Branch 21 has neither.
+JSON_CONTROL_SINCE = ((20, 18, 0), (22, 8, 0), (23, 2, 0))
+DIRECTION_SINCE = ((20, 19, 0), (22, 9, 0), (23, 3, 0))
+
+_server_features: "weakref.WeakKeyDictionary[ARIClient, tuple[str, bool, bool]]" = weakref.WeakKeyDictionary()
+
+
+def _has(version: tuple[int, int, int] | None, since: tuple[tuple[int, int, int], ...]) -> bool:
+    if version is None:
+        return False
+    if version[0] > max(v[0] for v in since):
+        return True
+    first = next((v for v in since if v[0] == version[0]), None)
+    return first is not None and version >= first
+
+
+def media_features(version_text: str) -> tuple[bool, bool]:
+    """What a server's WebSocket media has, from its version (GET /asterisk/info system.version):
+    (JSON control and marks, media direction). An unknown version (a development build) has neither."""
+    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", version_text or "")
+    version = tuple(int(n) for n in match.groups()) if match else None
+    return _has(version, JSON_CONTROL_SINCE), _has(version, DIRECTION_SINCE)
+
+
+def _features(client: "ARIClient") -> tuple[str, bool, bool]:
+    """(version, JSON control and marks, media direction) of the client's server; asked once per client."""
+    known = _server_features.get(client)
+    if known is None:
+        try:
+            version = ((client.request("GET", "/asterisk/info") or {}).get("system") or {}).get("version", "")
+        except ARIError:
+            version = ""
+        known = (version, *media_features(version))
+        _server_features[client] = known
+    return known
 
 
 def _new_id(what: str) -> str:
@@ -45,13 +86,20 @@ def _check_alive(client: "ARIClient", channel: "Channel") -> dict:
         raise _gone(channel, e) from None
 
 
-def _media_channel(client: "ARIClient", fmt_name: str, timeout: float) -> tuple["Channel", str]:
+def _media_channel(client: "ARIClient", fmt_name: str, timeout: float, json_control: bool = False,
+                   direction: str = "both") -> tuple["Channel", str]:
     """An externalMedia WebSocket channel (server side) in the client's app: (its handle, connection id)."""
     media_id = _new_id("media")
     client.context.events.mark_internal(("channel", media_id))
+    options = {}
+    if json_control:        # the channel option f(json): control messages as JSON
+        options["transport_data"] = "f(json)"
+    if direction != "both":
+        options["direction"] = direction
     try:
         ch = client.channels.external_media(app=client.app, channel_id=media_id, transport="websocket",
-                                            encapsulation="none", connection_type="server", format=fmt_name)
+                                            encapsulation="none", connection_type="server", format=fmt_name,
+                                            **options)
     except ARIError:
         if _websocket_media_missing(client):
             raise MediaUnavailable(
@@ -111,10 +159,18 @@ def _bridge_of(client: "ARIClient", channel: "Channel") -> dict | None:
 
 
 def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_seconds: float, timeout: float,
-          listen: bool, into: "Bridge | None" = None) -> MediaStream:
+          listen: bool, into: "Bridge | None" = None, direction: str = "both") -> MediaStream:
     fmt = wire_format(format)
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(repr(d) for d in DIRECTIONS)} (as Asterisk names it "
+                         f"from your side: 'in' = you only hear, 'out' = you only speak), not {direction!r}")
     if client.closed:
         raise ClientClosed("This ARI client is closed: make a new one with vk.connect()")
+    version, json_control, has_direction = _features(client)
+    if direction != "both" and not has_direction:
+        raise MediaUnavailable(f"This Asterisk ({version or 'version unknown'}) has no media direction for WebSocket "
+                               "media (it came in 20.19, 22.9 and 23.3): open the stream with direction='both' "
+                               "and ignore what you do not need, or upgrade Asterisk.")
     if channel is not None:
         _check_alive(client, channel)
     else:
@@ -127,10 +183,11 @@ def _open(client: "ARIClient", channel: "Channel | None", format: str, buffer_se
     stream: MediaStream | None = None
     snoop_id = None
     try:
-        media, connection = _media_channel(client, fmt.name, timeout)
+        media, connection = _media_channel(client, fmt.name, timeout, json_control, direction)
         undo.append(_hangup(client, media.id))
         stream = MediaStream(_media_url(client, connection), fmt, name=(channel or into).id, can_send=not listen,
-                             buffer_seconds=buffer_seconds)
+                             buffer_seconds=buffer_seconds, control="json" if json_control else "plain-text",
+                             marks=json_control, direction=direction)
         stream.channel = channel
         stream.media_channel = media
         stream.bridge = None
@@ -241,9 +298,9 @@ def _follow(client: "ARIClient", stream: MediaStream, channel: "Channel | None",
 
 
 def open_media(client: "ARIClient", channel: "Channel", format: str = "slin16", *, buffer_seconds: float = 10.0,
-               timeout: float = 10.0) -> MediaStream:
+               timeout: float = 10.0, direction: str = "both") -> MediaStream:
     """Join `channel`'s call as a party over WebSocket media (see Channel.media)."""
-    return _open(client, channel, format, buffer_seconds, timeout, listen=False)
+    return _open(client, channel, format, buffer_seconds, timeout, listen=False, direction=direction)
 
 
 def open_listen(client: "ARIClient", channel: "Channel", format: str = "slin16", *, buffer_seconds: float = 10.0,
@@ -253,6 +310,6 @@ def open_listen(client: "ARIClient", channel: "Channel", format: str = "slin16",
 
 
 def open_bridge(client: "ARIClient", bridge: "Bridge", format: str = "slin16", *, buffer_seconds: float = 10.0,
-                timeout: float = 10.0) -> MediaStream:
+                timeout: float = 10.0, direction: str = "both") -> MediaStream:
     """Join a bridge's conversation as one more party (see Bridge.media)."""
-    return _open(client, None, format, buffer_seconds, timeout, listen=False, into=bridge)
+    return _open(client, None, format, buffer_seconds, timeout, listen=False, into=bridge, direction=direction)
