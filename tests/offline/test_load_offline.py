@@ -99,3 +99,18 @@ def test_the_load_command_says_in_one_line_what_is_wrong(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("vicifast-kit load: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_plot_is_svg_with_a_line_per_caller_coloured_by_outcome():
+    import xml.etree.ElementTree as ET
+    from vicifast_kit.service.load import COLOURS
+    calls = [record(0, 0.01, HANDLED), record(1, 0.01, FALLEN_BACK, 34), record(2, None, ABANDONED, 19)]
+    result = summarise("ivr", 3, 10.0, calls, seconds=3.2)
+    svg = result.plot("three callers")._repr_svg_()
+    root = ET.fromstring(svg)                   # well-formed
+    ns = "{http://www.w3.org/2000/svg}"
+    strokes = [line.get("stroke") for line in root.iter(ns + "line") if line.get("stroke") in COLOURS.values()]
+    assert strokes == [COLOURS[HANDLED], COLOURS[FALLEN_BACK], COLOURS[ABANDONED]]
+    texts = [t.text for t in root.iter(ns + "text")]
+    assert "three callers" in texts and "handled 1" in texts and "fallen back 1" in texts and "abandoned 1" in texts
+    assert str(summarise("ivr", 1, 1.0, [record(0, 0.1, HANDLED)], 1.0)).startswith("1 caller at 1/s")

@@ -181,10 +181,77 @@ class LoadResult:
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value:>8}" for name, value in rows)
 
+    def plot(self, title: str = "") -> "LoadPlot":
+        """A picture of the load (shown by Jupyter): one line per caller, from its dial to its end, coloured by outcome."""
+        return LoadPlot(self, title)
+
     def __str__(self) -> str:
-        return (f"{self.callers} callers at {self.rate:g}/s into app {self.app!r}: {self.answered} answered, "
+        return (f"{self.callers} caller{'s' if self.callers != 1 else ''} at {self.rate:g}/s into app {self.app!r}: "
+                f"{self.answered} answered, "
                 f"{self.handled} handled, {self.fallen_back} fallen back, {self.abandoned} abandoned"
                 + (f", {self.lost} cut or not placed" if self.lost else ""))
+
+
+#: The colour of each outcome in LoadResult.plot().
+COLOURS = {HANDLED: "#2e7d32", FALLEN_BACK: "#ef6c00", ABANDONED: "#c62828", CUT: "#757575", NOT_PLACED: "#bdbdbd"}
+
+
+class LoadPlot:
+    """A load's calls as an SVG picture: time across, one line per caller (dialled to ended), colour = outcome."""
+
+    def __init__(self, result: LoadResult, title: str = "", width: int = 720, height: int = 260) -> None:
+        self.result, self.title, self.width, self.height = result, title, width, height
+
+    def svg(self) -> str:
+        """The picture as SVG text."""
+        r, w, h = self.result, self.width, self.height
+        left, right, top, bottom = 44, 150, 26, 28
+        calls = [c for c in r.calls if c.dialled is not None]
+        end = max([(c.dialled or 0) + (c.ended or 0) for c in calls] + [1.0])
+        step = next(s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1e9) if end / s <= 10)
+        span = math.ceil(end / step) * step
+        x = lambda t: left + (w - left - right) * t / span                          # noqa: E731
+        row = (h - top - bottom) / max(1, r.callers)
+        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+                 'font-family="sans-serif" font-size="11">',
+                 f'<rect width="{w}" height="{h}" fill="white"/>',
+                 f'<text x="{left}" y="16" font-size="13">{_escape(self.title or str(r))}</text>']
+        for i in range(int(span / step) + 1):
+            tx = x(i * step)
+            parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{h - bottom}" stroke="#e0e0e0"/>')
+            parts.append(f'<text x="{tx:.1f}" y="{h - bottom + 14}" text-anchor="middle">{i * step:g} s</text>')
+        parts.append(f'<text x="{left - 6}" y="{top + 8}" text-anchor="end">1</text>')
+        parts.append(f'<text x="{left - 6}" y="{h - bottom}" text-anchor="end">{r.callers}</text>')
+        for c in calls:
+            y = top + row * (c.index + 0.5)
+            start, stop = c.dialled or 0.0, (c.dialled or 0.0) + (c.ended if c.ended is not None else end)
+            colour = COLOURS.get(c.outcome or CUT, "#757575")
+            parts.append(f'<line x1="{x(start):.1f}" y1="{y:.1f}" x2="{max(x(stop), x(start) + 1):.1f}" '
+                         f'y2="{y:.1f}" stroke="{colour}" stroke-width="{max(1.0, row * 0.8):.1f}"/>')
+        for i, name in enumerate(OUTCOMES):
+            if r.counts.get(name) or name in (HANDLED, FALLEN_BACK, ABANDONED):
+                ly = top + 16 * i + 8
+                parts.append(f'<rect x="{w - right + 12}" y="{ly - 8}" width="12" height="10" fill="{COLOURS[name]}"/>')
+                parts.append(f'<text x="{w - right + 30}" y="{ly + 1}">{name} {r.counts.get(name, 0)}</text>')
+        parts.append(f'<text x="{w - right + 12}" y="{top + 16 * len(OUTCOMES) + 14}">caller per line,</text>')
+        parts.append(f'<text x="{w - right + 12}" y="{top + 16 * len(OUTCOMES) + 28}">dial to hang-up</text>')
+        parts.append("</svg>")
+        return "".join(parts)
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def save(self, path: str) -> None:
+        """Write the picture to an .svg file."""
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(self.svg())
+
+    def __repr__(self) -> str:
+        return f"<LoadPlot of {self.result}>"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _round(value: float | None) -> float | None:
