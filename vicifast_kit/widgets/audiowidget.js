@@ -4,8 +4,12 @@
 // the notebook works. Nothing is loaded from the network.
 
 const FRAME_MS = 20;
-const LEAD = 0.10;              // seconds of audio kept scheduled ahead at first (a small jitter buffer) ...
-const MAX_LEAD = 0.3;           // ... grown by a frame at each underrun, up to this
+const LEAD = 0.06;              // seconds of audio scheduled ahead when the sound (re)starts (the jitter buffer) ...
+const MAX_LEAD = 0.3;           // ... grown by a frame at each underrun, up to this ...
+const MIN_LEAD = 0.03;
+const SPARE_FRAMES = 400;       // 8 s: the buffer shrinks (a frame dropped) when over this many frames it never ran
+const SAFETY = 0.015;           // ... lower than SAFETY (the audio clock's own steps) plus MARGIN plus the frame
+const MARGIN = 0.01;
 const LOUD_DB = -35;            // a frame louder than this starts a sound (for the latency figures)
 const QUIET_DB = -45;           // ... after at least 100 ms below this
 
@@ -33,28 +37,26 @@ class Onsets {
   }
 }
 
-// Turns microphone audio (any rate) into 20 ms Int16 frames at `rate`.
+// The microphone's audio thread turns what it captures (any rate) into 20 ms Int16 frames at the
+// call's rate and posts each whole frame with the AudioContext time of its first sample: one message
+// every 20 ms to the page's busy main thread (not one per 128-sample render quantum, 375 a second).
 const CAPTURE_WORKLET = `
 class VicifastCapture extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const outRate = options.processorOptions.rate;
+    this.step = sampleRate / outRate; this.pos = 0; this.prev = 0;
+    this.size = Math.round(outRate * ${FRAME_MS} / 1000);
+    this.out = new Int16Array(this.size); this.n = 0; this.first = 0;
+    this.lp = 0; this.alpha = Math.min(1, outRate / sampleRate);   // a one-pole low-pass before decimating
+    this.dcIn = 0; this.dcOut = 0;                                 // and a DC blocker (a microphone's offset)
+    this.filtered = new Float32Array(128);
+  }
   process(inputs) {
-    const input = inputs[0];
-    if (input && input[0]) this.port.postMessage(input[0].slice(0));
-    return true;
-  }
-}
-registerProcessor("vicifast-capture", VicifastCapture);
-`;
-
-class Framer {
-  constructor(inRate, outRate, send) {
-    this.step = inRate / outRate; this.pos = 0; this.prev = 0; this.send = send;
-    this.size = Math.round(outRate * FRAME_MS / 1000);
-    this.out = new Int16Array(this.size); this.n = 0;
-    this.lp = 0; this.alpha = Math.min(1, outRate / inRate);   // a one-pole low-pass before decimating
-    this.dcIn = 0; this.dcOut = 0;                               // and a DC blocker (a microphone's offset)
-  }
-  push(input) {
-    const filtered = new Float32Array(input.length);
+    const input = inputs[0] && inputs[0][0];
+    if (!input) return true;
+    if (this.filtered.length !== input.length) this.filtered = new Float32Array(input.length);
+    const filtered = this.filtered;
     for (let i = 0; i < input.length; i++) {
       this.dcOut = input[i] - this.dcIn + 0.995 * this.dcOut;
       this.dcIn = input[i];
@@ -64,14 +66,44 @@ class Framer {
     while (this.pos < input.length) {
       const i = Math.floor(this.pos), frac = this.pos - i;
       const a = i - 1 >= 0 ? filtered[i - 1] : this.prev, b = filtered[i];
-      const v = a + (b - a) * frac;
-      this.out[this.n++] = Math.max(-32768, Math.min(32767, Math.round(v * 32767)));
-      if (this.n === this.size) { this.send(this.out); this.out = new Int16Array(this.size); this.n = 0; }
+      if (this.n === 0) this.first = (currentFrame + this.pos) / sampleRate;
+      this.out[this.n++] = Math.max(-32768, Math.min(32767, Math.round((a + (b - a) * frac) * 32767)));
+      if (this.n === this.size) {
+        const now = currentTime + input.length / sampleRate;          // this quantum's end
+        this.port.postMessage({ pcm: this.out, first: this.first, now }, [this.out.buffer]);
+        this.out = new Int16Array(this.size); this.n = 0;
+      }
       this.pos += this.step;
     }
     this.pos -= input.length;
     this.prev = filtered[input.length - 1];
+    return true;
   }
+}
+registerProcessor("vicifast-capture", VicifastCapture);
+`;
+
+// Percentiles of the last values of a figure (a bounded window).
+class Figure {
+  constructor(size = 3000) { this.size = size; this.values = []; }
+  add(v) { this.values.push(v); if (this.values.length > this.size) this.values.shift(); }
+  get count() { return this.values.length; }
+  pct(p) {
+    if (!this.values.length) return null;
+    const s = [...this.values].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor(s.length * p))];
+  }
+  get max() { return this.values.length ? Math.max(...this.values) : null; }
+}
+
+// The least of a value over the last `size` entries (how far ahead of need a clock has been).
+class WindowMin {
+  constructor(size) { this.size = size; this.values = []; }
+  add(v) { this.values.push(v); if (this.values.length > this.size) this.values.shift(); }
+  get full() { return this.values.length >= this.size; }
+  get min() { return Math.min(...this.values); }
+  clear() { this.values = []; }
+  shift(by) { this.values = this.values.map((v) => v - by); }
 }
 
 function render({ model, el: root }) {
@@ -98,15 +130,22 @@ function render({ model, el: root }) {
   box.append(head, meter, controls, status, error);
 
   let ctx = null, gain = null, analyser = null, next = 0, frames = 0, underruns = 0, lastFrame = 0, lead = LEAD;
-  const ear = new Onsets(), mouth = new Onsets();
-  const gaps = [];                // ms between frames arriving from the kernel (the last 3000)
-  let clockUnderruns = 0;
-  let skipped = 0;                // frames dropped to keep the playout delay short after a burst         // underruns while frames arrived in time (the audio output's clock jumped)
+  // Onsets for the figures, on the AudioContext's clock: the microphone's (when its frame was captured)
+  // and the speaker's (when the echo's frame is heard: scheduled time plus the output's latency). And
+  // on the page's clock: a frame sent to the kernel, a frame back from it (the old "page to page" figure).
+  const ear = new Onsets(), mouth = new Onsets(), earNet = new Onsets(), mouthNet = new Onsets();
+  const gaps = new Figure();      // ms between frames arriving from the kernel
+  const toPage = new Figure();    // ms from the kernel's send to the page (same machine, same wall clock)
+  const buffered = new Figure();  // ms of audio scheduled ahead when a frame arrives (the playout buffer)
+  const hop = new Figure();       // ms from the audio thread's frame to the page's main thread (over its quickest)
+  const spare = new WindowMin(SPARE_FRAMES);
+  let clockUnderruns = 0;         // underruns while frames arrived in time (the audio output's clock jumped)
+  let skipped = 0;                // frames dropped to keep the playout delay short
   let micStream = null, micNode = null, micSource = null, sentFrames = 0;
 
   function ensureContext() {
     if (ctx) return ctx;
-    ctx = new AudioContext();
+    ctx = new AudioContext({ latencyHint: "interactive" });
     gain = ctx.createGain();
     analyser = ctx.createAnalyser();
     analyser.fftSize = 4096;
@@ -115,6 +154,7 @@ function render({ model, el: root }) {
     applyVolume();
     return ctx;
   }
+  function outputLatency() { return ctx ? (ctx.outputLatency || ctx.baseLatency || 0) : 0; }
   function applyVolume() {
     if (gain) gain.gain.value = model.get("muted") ? 0 : Number(model.get("volume"));
     mute.textContent = model.get("muted") ? "Unmute" : "Mute";
@@ -126,43 +166,60 @@ function render({ model, el: root }) {
   mute.onclick = () => { model.set("muted", !model.get("muted")); model.save_changes(); };
   volume.oninput = () => { model.set("volume", Number(volume.value)); model.save_changes(); };
 
+  // The playout buffer: frames are scheduled back to back on the AudioContext's clock. When one comes
+  // too late to follow the last, that is an underrun: the sound restarts `lead` ahead and `lead` grows
+  // by a frame. When the buffer has held more than it needed for SPARE_FRAMES (its least level over them
+  // stayed above a frame plus SAFETY), a frame is dropped, a quiet one if it can: the delay follows the
+  // jitter that is measured, down as well as up.
   function play(buffer) {
     const rate = model.get("rate");
     const pcm = new Int16Array(buffer.buffer ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) : buffer);
     const samples = new Float32Array(pcm.length);
     for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
     const now = performance.now();
-    ear.feed(dbOf(samples), now);
-    if (lastFrame) { gaps.push(now - lastFrame); if (gaps.length > 3000) gaps.shift(); }
+    const db = dbOf(samples);
+    earNet.feed(db, now);
+    if (lastFrame) gaps.add(now - lastFrame);
     frames++; lastFrame = now;
     const c = ensureContext();
     if (c.state !== "running") { c.resume().catch(() => {}); showStart(); }
+    const level = next - c.currentTime;
+    if (level < 0.003) {
+      if (frames > 1) {                 // the audio ran dry: count it, and keep more in hand from now on
+        underruns++;
+        // frames came in time, yet the audio clock ran past them: the output device's clock jumped
+        if (gaps.count && gaps.values[gaps.values.length - 1] < lead * 1000) clockUnderruns++;
+        lead = Math.min(MAX_LEAD, lead + FRAME_MS / 1000);
+      }
+      next = c.currentTime + lead;
+      spare.clear();
+    } else {
+      spare.add(level);
+      const extra = spare.full ? spare.min - SAFETY - MARGIN : 0;   // never needed over the last SPARE_FRAMES
+      const frame = samples.length / rate;
+      // a frame to spare: drop this one if it is quiet (any, with two to spare); far more than `lead`
+      // right after a burst: drop it
+      if ((extra >= frame && (db < QUIET_DB || extra >= 2 * frame)) || level > lead + 0.1) {
+        skipped++;
+        spare.shift(frame);
+        if (extra >= frame) lead = Math.max(MIN_LEAD, lead - frame / 2);
+        return;
+      }
+    }
+    buffered.add((next - c.currentTime) * 1000);
+    ear.feed(db, (next + outputLatency()) * 1000);
     const audioBuffer = c.createBuffer(1, samples.length, rate);
     audioBuffer.copyToChannel(samples, 0);
     const source = c.createBufferSource();
     source.buffer = audioBuffer;
     source.connect(gain);
-    if (next - c.currentTime > lead + 0.08) {   // frames came in a burst: drop one to catch up
-      skipped++;
-      return;
-    }
-    if (next < c.currentTime + 0.005) {
-      if (frames > 1) {                 // the audio ran dry: count it, and keep more in hand from now on
-        underruns++;
-        // frames came in time, yet the audio clock ran past them: the output device's clock jumped
-        if (gaps.length && gaps[gaps.length - 1] < lead * 1000) clockUnderruns++;
-        lead = Math.min(MAX_LEAD, lead + FRAME_MS / 1000);
-      }
-      next = c.currentTime + lead;
-    }
     source.start(next);
     next += samples.length / rate;
   }
 
-  const toPage = [];              // ms from the kernel's send to the page (same machine, same wall clock)
   model.on("msg:custom", (msg, buffers) => {
     if (msg && msg.t === "a" && buffers && buffers.length) {
-      if (msg.at) { toPage.push(Date.now() - msg.at); if (toPage.length > 3000) toPage.shift(); }
+      if (msg.at) toPage.add(Date.now() - msg.at);
       play(buffers[0]);
     }
   });
@@ -203,17 +260,23 @@ function render({ model, el: root }) {
       await c.audioWorklet.addModule(url);
       URL.revokeObjectURL(url);
       micSource = c.createMediaStreamSource(micStream);
-      micNode = new AudioWorkletNode(c, "vicifast-capture");
-      const framer = new Framer(c.sampleRate, model.get("rate"), (frame) => {
-        const f = new Float32Array(frame.length);
-        for (let i = 0; i < frame.length; i++) f[i] = frame[i] / 32768;
-        mouth.feed(dbOf(f), performance.now());
+      micNode = new AudioWorkletNode(c, "vicifast-capture", { processorOptions: { rate: model.get("rate") } });
+      const offsets = new WindowMin(250);   // page clock minus audio clock, at the quickest hop of the last 5 s
+      micNode.port.onmessage = (e) => {
+        const { pcm, first, now } = e.data;
+        const arrived = performance.now();
+        offsets.add(arrived - now * 1000);
+        hop.add(arrived - now * 1000 - offsets.min);
+        const f = new Float32Array(pcm.length);
+        for (let i = 0; i < pcm.length; i++) f[i] = pcm[i] / 32768;
+        const db = dbOf(f);
         if (model.get("state") === "live" && !model.get("mic_muted")) {
-          model.send({ t: "mic", at: Date.now() }, undefined, [frame.buffer]);
+          mouth.feed(db, first * 1000);        // when its first sample was captured (the AudioContext's clock)
+          mouthNet.feed(db, arrived);
+          model.send({ t: "mic", at: Date.now() }, undefined, [pcm.buffer]);
           sentFrames++;
         }
-      });
-      micNode.port.onmessage = (e) => framer.push(e.data);
+      };
       micSource.connect(micNode);
     }
     function stopMic() {
@@ -244,15 +307,49 @@ function render({ model, el: root }) {
 
   // --- status, figures, honest limits ------------------------------------------------------------
   function median(xs) { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; }
-  function latency() {
+  function pairs(from, to) {
     // pair each sound we sent with the first one heard after it (within 1 s)
     const gaps = [];
-    for (const t of mouth.times) {
-      const back = ear.times.find((e) => e >= t && e - t < 1000);
+    for (const t of from.times) {
+      const back = to.times.find((e) => e >= t && e - t < 1000);
       if (back !== undefined) gaps.push(back - t);
     }
     return median(gaps);
   }
+  function inputLatency() {
+    // the browser's own figure for microphone -> audio graph (MediaStreamTrack stats, where it has them)
+    const track = micStream && micStream.getAudioTracks()[0];
+    const stats = track && track.stats;
+    return stats && typeof stats.latency === "number" ? stats.latency : null;
+  }
+  // mouth to ear as heard: captured (plus the browser's input figure) -> played (scheduled + output latency)
+  function latency() {
+    const m = pairs(mouth, ear);
+    return m === null ? null : m + (inputLatency() || 0);
+  }
+  const r = (v) => (v === null || v === undefined ? null : Math.round(v * 10) / 10);
+  const two = (f) => (f && f.count ? [r(f.pct(0.5)), r(f.pct(0.99))] : [null, null]);
+  // Where the time goes, stage by stage (ms, [p50, p99]); the kernel's stages come in model "timings".
+  function breakdown() {
+    const k = model.get("timings") || {};
+    const input = inputLatency();
+    const rows = [
+      ["microphone -> capture worklet (the browser's figure)", [r(input), null]],
+      ["framing: a 20 ms frame waits for its last sample", [FRAME_MS, FRAME_MS]],
+      ["capture worklet -> page's main thread (over its quickest)", two(hop)],
+      ["page -> kernel (widget comm)", k.to_kernel || [null, null]],
+      ["kernel -> lab -> kernel: the echo of a sound (onsets, this call)", k.lab || [null, null]],
+      ["  of which: Asterisk's queue of what the page said (the kernel's estimate)", k.queue || [null, null]],
+      ["  of which: the kernel's audio job ran late by", k.poll_late || [null, null]],
+      ["kernel -> page (widget comm)", two(toPage)],
+      ["playout buffer", two(buffered)],
+      ["audio output (the browser's figure)", [r(outputLatency() * 1000), null]],
+    ];
+    const sum = rows.filter((row) => !row[0].startsWith(" ")).reduce((t, row) => t + (row[1][0] || 0), 0);
+    return { rows, sum_p50: r(sum), mouth_to_ear: r(latency()), page_to_page: r(pairs(mouthNet, earNet)),
+             kernel: k, gaps: [r(gaps.pct(0.5)), r(gaps.pct(0.99)), r(gaps.max)] };
+  }
+  let ticks = 0;
   function refresh() {
     const state = model.get("state");
     title.textContent = model.get("title");
@@ -281,31 +378,33 @@ function render({ model, el: root }) {
       box.dataset.levelDb = db.toFixed(1);
       box.dataset.peakHz = db > -60 ? hz.toFixed(0) : "0";
     }
-    const lat = latency();
     box.dataset.frames = String(frames);
-    box.dataset.toKernelP50Ms = model.get("to_kernel_ms_p50") >= 0 ? model.get("to_kernel_ms_p50").toFixed(0) : "";
-    if (toPage.length) {
-      const t = [...toPage].sort((a, b) => a - b);
-      box.dataset.toPageP50Ms = t[Math.floor(t.length / 2)].toFixed(0);
-      box.dataset.toPageP99Ms = t[Math.floor(t.length * 0.99)].toFixed(0);
-    }
-    if (gaps.length) {
-      const g = [...gaps].sort((a, b) => a - b);
-      box.dataset.gapP99Ms = g[Math.floor(g.length * 0.99)].toFixed(0);
-      box.dataset.gapMaxMs = g[g.length - 1].toFixed(0);
-    }
     box.dataset.underruns = String(underruns);
     box.dataset.clockUnderruns = String(clockUnderruns);
     box.dataset.skipped = String(skipped);
     box.dataset.sent = String(sentFrames);
-    box.dataset.latencyMs = lat === null ? "" : lat.toFixed(0);
     box.dataset.leadMs = ctx ? Math.max(0, (next - ctx.currentTime) * 1000).toFixed(0) : "";
-    figures.textContent = `${box.dataset.levelDb || "–"} dB` + (lat === null ? "" : ` · mouth to ear ${box.dataset.latencyMs} ms`);
+    if (ticks++ % 4 === 0 || !box.dataset.latencyMs) {     // the percentiles: once a second
+      const lat = latency();
+      box.dataset.latencyMs = lat === null ? "" : lat.toFixed(0);
+      box.dataset.toKernelP50Ms = model.get("to_kernel_ms_p50") >= 0 ? model.get("to_kernel_ms_p50").toFixed(0) : "";
+      if (toPage.count) {
+        box.dataset.toPageP50Ms = toPage.pct(0.5).toFixed(0);
+        box.dataset.toPageP99Ms = toPage.pct(0.99).toFixed(0);
+      }
+      if (gaps.count) {
+        box.dataset.gapP99Ms = gaps.pct(0.99).toFixed(0);
+        box.dataset.gapMaxMs = gaps.max.toFixed(0);
+      }
+      box.dataset.breakdown = JSON.stringify(breakdown());
+      figures.textContent = `${box.dataset.levelDb || "–"} dB` + (lat === null ? "" : ` · mouth to ear ${box.dataset.latencyMs} ms`);
+    }
   }
   const timer = setInterval(refresh, 250);
   const stats = setInterval(() => {
-    model.send({ t: "stats", frames, underruns, sent: sentFrames, level_db: Number(box.dataset.levelDb || -120),
-                 peak_hz: Number(box.dataset.peakHz || 0), latency_ms: latency(), hidden: document.hidden });
+    model.send({ t: "stats", frames, underruns, skipped, sent: sentFrames, level_db: Number(box.dataset.levelDb || -120),
+                 peak_hz: Number(box.dataset.peakHz || 0), latency_ms: latency(), hidden: document.hidden,
+                 breakdown: box.dataset.breakdown ? JSON.parse(box.dataset.breakdown) : null });
   }, 2000);
   model.on("change:muted", applyVolume);
   model.on("change:volume", applyVolume);

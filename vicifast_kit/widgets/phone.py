@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +13,8 @@ import traitlets as T
 from ..causes import cause_text
 from ..errors import ARIError, Error, StreamClosed
 from ..media.stream import CALL_FORMATS
-from .audiowidget import AudioWidget
+from ..audio import level_db
+from .audiowidget import QUIET_DB, AudioWidget, percentiles
 from .base import failure, readable_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,6 +22,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..events import Event
     from ..handles import Bridge, Channel
     from .scheduler import Job
+
+#: Most seconds of the page's microphone left waiting in Asterisk's queue (a frame that would wait longer is dropped).
+MIC_MAX_QUEUE = 0.04
+#: When the queue never ran lower than a frame over this many frames (2 s), a frame is dropped (a quiet one if it can).
+MIC_SPARE_FRAMES = 100
+MIC_SAFETY = 0.005      # seconds of the queue the kernel's estimate may be off by (Asterisk's 20 ms ticks)
 
 #: What the lab's numbers do (shown as the number field's help).
 NUMBERS = "any number: into an ARI app · 8000-8999: a conference · 9000: echo · 9001: music on hold · 9002: echo, no intro"
@@ -50,6 +59,14 @@ class Phone(AudioWidget):
         self._tasks: list["Job"] = []          # dialling, and giving up on it (on the scheduler)
         self._give_up: "Job | None" = None
         self._dialling: Any = None             # the subscription to the phone channel's answer or end
+        # The microphone's pace into Asterisk's queue (see _send_mic), and its figures.
+        self._queued_until = 0.0
+        self._queue_lows: collections.deque = collections.deque(maxlen=MIC_SPARE_FRAMES)
+        self._queue_ms: collections.deque = collections.deque(maxlen=3000)
+        self._mic_gaps: collections.deque = collections.deque(maxlen=3000)
+        self._last_mic = 0.0
+        #: Microphone frames dropped to keep Asterisk's queue (and so the delay) short.
+        self.mic_dropped = 0
         # The client's close (and a kernel restart) hangs the phone up.
         self._cancel_on_close = ari.on_close(self.close)
         self.title = f"Phone: joins bridge {self.join.id}" if self.join else "Phone"
@@ -178,7 +195,7 @@ class Phone(AudioWidget):
             stream = self.stream
             if stream is not None and buffers and self.state == "live" and not stream.closed:
                 try:
-                    stream.send_live(bytes(buffers[0]))     # a microphone: keep the delay short
+                    self._send_mic(stream, bytes(buffers[0]))
                 except StreamClosed:                        # the call ended since the check above
                     pass
         elif kind == "call":
@@ -187,6 +204,45 @@ class Phone(AudioWidget):
             self.hangup()
         elif kind == "dtmf":
             self.press(str(content.get("digit", ""))[:1])
+
+    def _send_mic(self, stream: Any, pcm: bytes) -> None:
+        """Send a microphone frame into the call, keeping what waits in Asterisk's queue short.
+
+        Asterisk plays what it is sent at 20 ms a frame (silence when nothing is there). A microphone
+        runs on its own clock and its frames come in bursts: each burst after a stall would stay queued
+        for good. So the kernel keeps its own estimate of the queue (when what it sent will have been
+        played): a frame that would wait more than MIC_MAX_QUEUE is dropped, and when the queue never
+        ran lower than a frame over MIC_SPARE_FRAMES, one frame is dropped (a quiet one if it can): the
+        queue follows the jitter that is measured, down as well as up.
+        """
+        now = time.monotonic()
+        if self._last_mic:
+            self._mic_gaps.append((now - self._last_mic) * 1000)
+        self._last_mic = now
+        if self._queued_until < now:         # all sent so far has been played: the queue ran dry
+            self._queued_until = now
+        wait = self._queued_until - now
+        self._queue_lows.append(wait)
+        db = level_db(pcm)
+        spare = min(self._queue_lows) - MIC_SAFETY if len(self._queue_lows) == MIC_SPARE_FRAMES else 0.0
+        frame = len(pcm) / 2 / stream.rate
+        if wait > MIC_MAX_QUEUE or (spare >= frame and (db < QUIET_DB or spare >= 2 * frame)):
+            self.mic_dropped += 1
+            if spare >= frame:               # the queue is a frame shorter from now on
+                lows = [low - frame for low in self._queue_lows]
+                self._queue_lows.clear()
+                self._queue_lows.extend(lows)
+            return
+        self._queue_ms.append(wait * 1000)
+        self._queued_until += frame
+        self._said.feed(db, time.time() * 1000)
+        stream.send(pcm)
+
+    def _timings(self) -> dict:
+        figures = super()._timings()
+        figures.update(queue=percentiles(self._queue_ms, 0.5, 0.99), mic_gap=percentiles(self._mic_gaps, 0.99, 1.0),
+                       mic_dropped=self.mic_dropped)
+        return figures
 
     def close(self) -> None:
         """Hang up and remove everything this phone built in the lab."""
