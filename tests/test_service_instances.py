@@ -22,7 +22,6 @@ from service_helpers import FALLBACK_CAUSE, Callers, app_name  # noqa: F401  (fi
 from test_serve import Served
 from vicifast_kit.media.stream import CALL_FORMATS
 
-pytestmark = pytest.mark.lab
 
 SERVICE = '''
 import os
