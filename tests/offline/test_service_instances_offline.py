@@ -91,7 +91,12 @@ class FakeARI:
 
     def on(self, event_type, fn):
         self.handlers[event_type] = fn
-        return lambda: self.handlers.pop(event_type, None)
+        fake = self
+
+        class Unsubscriber:
+            def unsubscribe(self):
+                fake.handlers.pop(event_type, None)
+        return Unsubscriber()
 
     def request(self, method, path, body=None, **params):
         self.sent.append((method, path, params, body))
@@ -122,7 +127,7 @@ def sharing():
     yield make
     for part in made:
         part.stop()
-        assert part.threads == []
+        assert part.threads == [] and part.ari.handlers == {}       # its threads ended, its handlers removed
 
 
 def test_a_silent_peer_s_broadcast_calls_move_here_and_others_stay(sharing):

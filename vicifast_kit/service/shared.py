@@ -124,7 +124,8 @@ class Sharing:
     """The shared part of a running App: claims the calls it has room for, answers and sends pings, takes over dead peers.
 
     Two named daemonic threads, stopped by stop(): ``vicifast-app-claims[APP]`` (claims and pongs: one
-    request each, never behind a slow one) and ``vicifast-app-peers[APP]`` (pings and takeovers).
+    short request each, never behind a ping round or a takeover) and ``vicifast-app-peers[APP]`` (pings
+    and takeovers).
     """
 
     def __init__(self, app: "App", ari: "ARIClient") -> None:
@@ -167,8 +168,7 @@ class Sharing:
         """Stop claiming, answering and watching (before the App's websocket closes)."""
         self._stop.set()
         for sub in self._subs:
-            with contextlib.suppress(Exception):
-                sub()
+            sub.unsubscribe()
         self._jobs.put(None)
         for thread in (self._claims, self._peers):
             if thread is not threading.current_thread():
