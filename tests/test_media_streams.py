@@ -427,3 +427,52 @@ def test_flush_drops_the_marks_asterisk_had_queued(lab):
         stream.flush()
         assert not late.wait(timeout=1) and late.how == "flushed"
         assert stream.wait_played(timeout=2)
+
+
+def test_a_server_without_json_control_gets_plain_text_and_estimated_marks(lab, monkeypatch):
+    """As on Asterisk before 22.8 (told so: the lab itself is 22.10.1): no f(json) is asked for, so the lab speaks
+    plain text; the stream reads it, flush() goes as plain text, and wait_played() waits for the 20 ms clock's
+    estimate instead of MARK_MEDIA. Media direction needs 22.9: asked for, it says so."""
+    from vicifast_kit.media import wiring
+    monkeypatch.setitem(wiring._server_features, lab.ari, ("22.7.0", False, False))
+    near, far = lab.pair()
+    with pytest.raises(vk.MediaUnavailable, match="no media direction"):
+        near.media(direction="in")
+    with near.media() as stream:
+        assert stream.control_format == "plain-text" and not stream.asterisk_marks
+        assert stream.media_start["format"] == "slin16" and stream.media_start["ptime"] == "20"
+        far.play(media="tone:440")
+        stream.read(0.3)
+        assert abs(audio.dominant_frequency(stream.read(0.5), 16000) - 440) <= 10
+        t0 = time.monotonic()
+        stream.send(audio.tone(600, 1.0))
+        mark = stream.mark("plain-1")
+        assert mark.wait(timeout=5) and mark.how == "estimate"
+        assert 0.95 <= time.monotonic() - t0 <= 1.3
+        stream.send(audio.tone(500, 5.0))
+        stream.flush()                              # FLUSH_MEDIA in plain text: Asterisk drops the rest
+        assert not stream.errors
+        assert stream.wait_played(timeout=2)
+
+
+def test_a_frames_consumer_that_falls_behind_loses_the_oldest_audio_not_the_call(lab, caplog):
+    """A consumer reading the websocket itself (frames()) but slower than 20 ms a frame: the reader thread takes
+    the websocket back, drops the oldest frames beyond the buffer, and Asterisk keeps sending."""
+    near, far = lab.pair()
+    far.play(media="tone:440")
+    slow = threading.Event()        # never set: each frame's "work" below takes 60 ms
+    with caplog.at_level(logging.WARNING, logger="vicifast_kit.media"), near.media(buffer_seconds=0.5) as stream:
+        stream.read(0.2)
+        t0, f0, seen = time.monotonic(), stream.frames_received, 0
+        for frame in stream.frames(timeout=5):
+            seen += 1
+            slow.wait(0.06)                         # the consumer's work: three times a frame's 20 ms
+            if time.monotonic() - t0 > 4.0:
+                break
+        # Asterisk kept sending at the call's pace: what came since t0 (read by now, once the reader thread has
+        # drained the socket) is a frame every 20 ms, far more than the consumer took
+        eventually(lambda: stream.frames_received - f0 >= 0.95 * (time.monotonic() - t0) / 0.02, timeout=3,
+                   what="the frames Asterisk sent meanwhile, read")
+        assert stream.dropped > 0 and seen < 0.5 * (stream.frames_received - f0)
+        assert abs(audio.dominant_frequency(stream.read(0.5), 16000) - 440) <= 10   # still the call's audio
+    assert any("fell behind" in r.message for r in caplog.records)

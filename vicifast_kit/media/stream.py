@@ -46,6 +46,10 @@ log = logging.getLogger("vicifast_kit.media")
 _END = object()               # put in a stream's inbox when it ends
 
 
+_BINARY, _TEXT, _CLOSE = websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_CLOSE
+_monotonic = time.monotonic
+
+
 class _Ended(Exception):
     """The websocket ended (closed, shut down, or broken): raised by _receive."""
 PTIME = 0.020                 # seconds of audio in one frame (Asterisk's default for these formats)
@@ -108,7 +112,7 @@ CONTROL_FORMATS = ("plain-text", "json")
 #: Media directions of a stream, as Asterisk names them from your program's side: "in" = you only
 #: hear (what you send is dropped), "out" = you only speak (you hear nothing), "both".
 DIRECTIONS = ("both", "in", "out")
-_HANDBACK = 0.25     # s: a consumer away this long gives the websocket back to the reader thread
+_HANDBACK = 0.5      # s: a consumer away this long gives the websocket back to the reader thread
 _BACKLOG = 0.5       # s of audio waiting in the socket: a direct-reading consumer has fallen behind
 
 
@@ -229,6 +233,7 @@ class MediaStream:
         self.rate = fmt.rate
         self.name = name
         self._fmt = fmt
+        self._frame_bytes = fmt.frame_bytes
         self._can_send = can_send
         #: The control message format Asterisk speaks on this websocket: "json" or "plain-text" (from MEDIA_START).
         self.control_format = control
@@ -293,16 +298,16 @@ class MediaStream:
         why = "the media channel hung up"
         lock = self._sock_lock
         while not self._ended:
-            if not lock.acquire(timeout=_HANDBACK):     # a consumer is reading the websocket itself
-                self._check_backlog()
-                continue
             away = time.monotonic() - self._consumer_at
-            if away < _HANDBACK:                        # a consumer reads for itself: let it
-                lock.release()
+            if away < _HANDBACK:        # a consumer reads for itself: leave the websocket (and its lock) alone
                 self._stop.wait(_HANDBACK - away)
                 self._check_backlog()
                 continue
+            if not lock.acquire(timeout=_HANDBACK):
+                continue
             try:
+                if time.monotonic() - self._consumer_at < _HANDBACK:    # it came back meanwhile
+                    continue
                 message = self._receive()
                 if message is not None:
                     self._file(message)         # under the lock: a consumer reading next sees it first
@@ -321,8 +326,8 @@ class MediaStream:
         except (websocket.WebSocketException, OSError, ValueError) as e:    # closed, or shut down by close()
             log.debug("Media stream %s: the websocket ended (%s)", self.name, type(e).__name__)
             raise _Ended from None
-        if opcode == websocket.ABNF.OPCODE_BINARY:
-            size = self._fmt.frame_bytes
+        if opcode == _BINARY:
+            size = self._frame_bytes
             self.frames_received += 1 if len(data) == size else max(1, len(data) // size)
             return data
         if opcode == websocket.ABNF.OPCODE_TEXT:
@@ -421,32 +426,49 @@ class MediaStream:
         hand-over between threads), waiting for the lock while the reader thread finishes the message
         it is reading. A consumer that fell behind (see _check_backlog) or does not wait reads the buffer.
         """
-        inbox = self._inbox
-        if timeout is not None and timeout <= 0 or self._ended or self._direct_off_until > time.monotonic():
+        now = _monotonic()
+        if timeout is not None and timeout <= 0 or self._ended or self._direct_off_until > now:
             return self._from_inbox(timeout)
         # Say so first: the reader thread, done with the message it is reading, leaves the websocket
         # to this consumer.
-        self._consumer_at = time.monotonic()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._sock_lock.acquire(timeout=-1 if timeout is None else timeout):
+        self._consumer_at = now
+        deadline = None if timeout is None else now + timeout
+        lock = self._sock_lock
+        if not lock.acquire(True, -1 if timeout is None else timeout):
             return self._from_inbox(0)
+        inbox = self._inbox
         try:
-            while inbox.empty():
-                self._consumer_at = time.monotonic()
-                try:
-                    data = self._receive()
-                except _Ended:
-                    self._end("the media channel hung up")
-                    break
-                if data is not None:
-                    return data
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
-                if self._direct_off_until > time.monotonic():     # the reader thread takes over
-                    break
+            if inbox.empty():
+                recv = self._ws.recv_data
+                while True:
+                    try:
+                        opcode, data = recv()
+                    except websocket.WebSocketTimeoutException:     # nothing for _HANDBACK s: still here
+                        now = _monotonic()
+                        self._consumer_at = now
+                        if deadline is not None and now >= deadline:
+                            return None
+                        if self._direct_off_until > now or not inbox.empty():
+                            break
+                        continue
+                    except (websocket.WebSocketException, OSError, ValueError) as e:    # closed, or shut down
+                        log.debug("Media stream %s: the websocket ended (%s)", self.name, type(e).__name__)
+                        self._end("the media channel hung up")
+                        break
+                    if opcode == _BINARY:
+                        size = self._frame_bytes
+                        self.frames_received += 1 if len(data) == size else max(1, len(data) // size)
+                        return data
+                    if opcode == _TEXT:
+                        self._on_text(data.decode("utf-8", "replace"))
+                    elif opcode == _CLOSE:
+                        self._end("the media channel hung up")
+                        break
+                    if not inbox.empty():
+                        break
         finally:
-            self._sock_lock.release()
-        return self._from_inbox(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            lock.release()
+        return self._from_inbox(None if deadline is None else max(0.0, deadline - _monotonic()))
 
     def _from_inbox(self, timeout: float | None) -> bytes | None:
         inbox = self._inbox
@@ -478,19 +500,21 @@ class MediaStream:
     def frames(self, timeout: float | None = None) -> Iterator[bytes]:
         """20 ms frames of call audio (slin) as they arrive, until the call or the stream ends (or `timeout` s without one)."""
         self._check_can_hear("read frames")
-        size = self._fmt.frame_bytes
+        size = self._frame_bytes
         to_slin = self._fmt.to_slin
+        is_slin = self._fmt.name in ("slin", "slin16")
+        next_message = self._next
         while not self._closed_by_you:
             pending = self._pending
             if len(pending) >= size:
                 self._pending = pending[size:]
                 yield to_slin(pending[:size])
                 continue
-            data = self._next(timeout)
+            data = next_message(timeout)
             if data is None:
                 return
             if not pending and len(data) == size:       # the usual case: one message, one frame
-                yield to_slin(data)
+                yield data if is_slin else to_slin(data)
             else:
                 self._pending = pending + data
 
