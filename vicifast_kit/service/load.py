@@ -657,11 +657,15 @@ class ServiceProcess:
 
 
 def calls_handled_twice(services: Iterable[ServiceProcess]) -> list[str]:
-    """Calls whose handler ran to its end on more than one instance, or twice on one (from the services' logs)."""
+    """Calls whose handler returned normally (outcome done) on more than one instance, or twice on one (their logs).
+
+    A handler that starts on a call another instance has just finished ends at once with outcome hung_up: that
+    call was not handled twice, and is not counted.
+    """
     seen: dict[str, int] = {}
     for service in services:
         for line in service.events("call_ended"):
-            if line.get("outcome") in ("done", "hung_up") and line.get("call"):
+            if line.get("outcome") == "done" and line.get("call"):
                 seen[line["call"]] = seen.get(line["call"], 0) + 1
     return sorted(call for call, n in seen.items() if n > 1)
 
