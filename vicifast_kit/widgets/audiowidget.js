@@ -10,6 +10,7 @@ const MIN_LEAD = 0.03;
 const SPARE_FRAMES = 400;       // 8 s: the buffer shrinks (a frame dropped) when over this many frames it never ran
 const SAFETY = 0.015;           // ... lower than SAFETY (the audio clock's own steps) plus MARGIN plus the frame
 const MARGIN = 0.01;
+const MIC_BATCH = 1;            // microphone frames per message to the kernel
 const LOUD_DB = -35;            // a frame louder than this starts a sound (for the latency figures)
 const QUIET_DB = -45;           // ... after at least 100 ms below this
 
@@ -106,6 +107,29 @@ class WindowMin {
   shift(by) { this.values = this.values.map((v) => v - by); }
 }
 
+// One AudioContext for every audio widget of the page: each context costs an audio thread in the page
+// and an output stream in the browser's audio service, on a machine with little CPU to spare.
+let shared = null, users = 0, captureModule = null;
+function useContext() {
+  if (!shared || shared.state === "closed") {
+    shared = new AudioContext({ latencyHint: "interactive" });
+    captureModule = null;
+  }
+  users++;
+  return shared;
+}
+function releaseContext() {
+  users = Math.max(0, users - 1);
+  if (users === 0 && shared) { shared.close(); shared = null; captureModule = null; }
+}
+function loadCapture(c) {
+  if (!captureModule) {
+    const url = URL.createObjectURL(new Blob([CAPTURE_WORKLET], { type: "text/javascript" }));
+    captureModule = c.audioWorklet.addModule(url).finally(() => URL.revokeObjectURL(url));
+  }
+  return captureModule;
+}
+
 function render({ model, el: root }) {
   const kind = model.get("kind");
   const box = el("div", `vk-audio vk-${kind}`);
@@ -145,7 +169,7 @@ function render({ model, el: root }) {
 
   function ensureContext() {
     if (ctx) return ctx;
-    ctx = new AudioContext({ latencyHint: "interactive" });
+    ctx = useContext();
     gain = ctx.createGain();
     analyser = ctx.createAnalyser();
     analyser.fftSize = 4096;
@@ -256,11 +280,10 @@ function render({ model, el: root }) {
         model.save_changes();
         return;
       }
-      const url = URL.createObjectURL(new Blob([CAPTURE_WORKLET], { type: "text/javascript" }));
-      await c.audioWorklet.addModule(url);
-      URL.revokeObjectURL(url);
+      await loadCapture(c);
       micSource = c.createMediaStreamSource(micStream);
       micNode = new AudioWorkletNode(c, "vicifast-capture", { processorOptions: { rate: model.get("rate") } });
+      let pending = [];                     // frames not sent yet (MIC_BATCH to a message)
       const offsets = new WindowMin(250);   // page clock minus audio clock, at the quickest hop of the last 5 s
       micNode.port.onmessage = (e) => {
         const { pcm, first, now } = e.data;
@@ -273,8 +296,12 @@ function render({ model, el: root }) {
         if (model.get("state") === "live" && !model.get("mic_muted")) {
           mouth.feed(db, first * 1000);        // when its first sample was captured (the AudioContext's clock)
           mouthNet.feed(db, arrived);
-          model.send({ t: "mic", at: Date.now() }, undefined, [pcm.buffer]);
+          pending.push(pcm.buffer);
           sentFrames++;
+          if (pending.length >= MIC_BATCH) {
+            model.send({ t: "mic", at: Date.now() }, undefined, pending);
+            pending = [];
+          }
         }
       };
       micSource.connect(micNode);
@@ -413,7 +440,11 @@ function render({ model, el: root }) {
   return () => {
     clearInterval(timer); clearInterval(stats);
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
-    if (ctx) ctx.close();
+    if (micSource) micSource.disconnect();
+    if (micNode) micNode.disconnect();
+    if (gain) gain.disconnect();
+    if (analyser) analyser.disconnect();
+    if (ctx) releaseContext();
   };
 }
 

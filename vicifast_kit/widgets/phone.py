@@ -29,6 +29,45 @@ MIC_MAX_QUEUE = 0.04
 MIC_SPARE_FRAMES = 100
 MIC_SAFETY = 0.005      # seconds of the queue the kernel's estimate may be off by (Asterisk's 20 ms ticks)
 
+
+class MicPacer:
+    """The kernel's estimate of Asterisk's queue of a live source's audio, and which frames to drop to keep it short.
+
+    Asterisk plays what it is sent at 20 ms a frame (silence when nothing is there). A microphone
+    runs on its own clock and its frames come in bursts: each burst after a stall would stay queued
+    for good. A frame that would wait more than ``max_queue`` s is dropped, and when over
+    ``spare_frames`` the queue never ran lower than a frame (plus ``safety``), one frame is dropped (a
+    quiet one if it can): the queue follows the jitter that is measured, down as well as up.
+    """
+
+    def __init__(self, max_queue: float = MIC_MAX_QUEUE, spare_frames: int = MIC_SPARE_FRAMES,
+                 safety: float = MIC_SAFETY) -> None:
+        self.max_queue = max_queue
+        self.safety = safety
+        self.spare_frames = spare_frames
+        self.until = 0.0                     # when what was admitted will have been played (time.monotonic())
+        self._lows: collections.deque = collections.deque(maxlen=spare_frames)
+        #: Frames dropped so far.
+        self.dropped = 0
+
+    def admit(self, seconds: float, db: float, now: float) -> float | None:
+        """A frame of `seconds` and level `db` arrives at `now`: the s it will wait in Asterisk's queue, or None to drop it."""
+        if self.until < now:                 # all sent so far has been played: the queue ran dry
+            self.until = now
+        wait = self.until - now
+        self._lows.append(wait)
+        spare = min(self._lows) - self.safety if len(self._lows) == self.spare_frames else 0.0
+        if wait > self.max_queue + 1e-9 or (spare >= seconds and (db < QUIET_DB or spare >= 2 * seconds)):
+            self.dropped += 1
+            if spare >= seconds:             # the queue is a frame shorter from now on
+                lows = [low - seconds for low in self._lows]
+                self._lows.clear()
+                self._lows.extend(lows)
+            return None
+        self.until += seconds
+        return wait
+
+
 #: What the lab's numbers do (shown as the number field's help).
 NUMBERS = "any number: into an ARI app · 8000-8999: a conference · 9000: echo · 9001: music on hold · 9002: echo, no intro"
 
@@ -60,13 +99,10 @@ class Phone(AudioWidget):
         self._give_up: "Job | None" = None
         self._dialling: Any = None             # the subscription to the phone channel's answer or end
         # The microphone's pace into Asterisk's queue (see _send_mic), and its figures.
-        self._queued_until = 0.0
-        self._queue_lows: collections.deque = collections.deque(maxlen=MIC_SPARE_FRAMES)
+        self.pacer = MicPacer()
         self._queue_ms: collections.deque = collections.deque(maxlen=3000)
         self._mic_gaps: collections.deque = collections.deque(maxlen=3000)
         self._last_mic = 0.0
-        #: Microphone frames dropped to keep Asterisk's queue (and so the delay) short.
-        self.mic_dropped = 0
         # The client's close (and a kernel restart) hangs the phone up.
         self._cancel_on_close = ari.on_close(self.close)
         self.title = f"Phone: joins bridge {self.join.id}" if self.join else "Phone"
@@ -195,7 +231,8 @@ class Phone(AudioWidget):
             stream = self.stream
             if stream is not None and buffers and self.state == "live" and not stream.closed:
                 try:
-                    self._send_mic(stream, bytes(buffers[0]))
+                    for buffer in buffers:                  # one 20 ms frame each
+                        self._send_mic(stream, bytes(buffer))
                 except StreamClosed:                        # the call ended since the check above
                     pass
         elif kind == "call":
@@ -206,37 +243,23 @@ class Phone(AudioWidget):
             self.press(str(content.get("digit", ""))[:1])
 
     def _send_mic(self, stream: Any, pcm: bytes) -> None:
-        """Send a microphone frame into the call, keeping what waits in Asterisk's queue short.
-
-        Asterisk plays what it is sent at 20 ms a frame (silence when nothing is there). A microphone
-        runs on its own clock and its frames come in bursts: each burst after a stall would stay queued
-        for good. So the kernel keeps its own estimate of the queue (when what it sent will have been
-        played): a frame that would wait more than MIC_MAX_QUEUE is dropped, and when the queue never
-        ran lower than a frame over MIC_SPARE_FRAMES, one frame is dropped (a quiet one if it can): the
-        queue follows the jitter that is measured, down as well as up.
-        """
+        """Send a microphone frame into the call, unless the pacer drops it to keep Asterisk's queue short."""
         now = time.monotonic()
         if self._last_mic:
             self._mic_gaps.append((now - self._last_mic) * 1000)
         self._last_mic = now
-        if self._queued_until < now:         # all sent so far has been played: the queue ran dry
-            self._queued_until = now
-        wait = self._queued_until - now
-        self._queue_lows.append(wait)
         db = level_db(pcm)
-        spare = min(self._queue_lows) - MIC_SAFETY if len(self._queue_lows) == MIC_SPARE_FRAMES else 0.0
-        frame = len(pcm) / 2 / stream.rate
-        if wait > MIC_MAX_QUEUE or (spare >= frame and (db < QUIET_DB or spare >= 2 * frame)):
-            self.mic_dropped += 1
-            if spare >= frame:               # the queue is a frame shorter from now on
-                lows = [low - frame for low in self._queue_lows]
-                self._queue_lows.clear()
-                self._queue_lows.extend(lows)
+        wait = self.pacer.admit(len(pcm) / 2 / stream.rate, db, now)
+        if wait is None:
             return
         self._queue_ms.append(wait * 1000)
-        self._queued_until += frame
         self._said.feed(db, time.time() * 1000)
         stream.send(pcm)
+
+    @property
+    def mic_dropped(self) -> int:
+        """Microphone frames dropped to keep Asterisk's queue (and so the delay) short."""
+        return self.pacer.dropped
 
     def _timings(self) -> dict:
         figures = super()._timings()
