@@ -203,13 +203,13 @@ function render({ model, el: root }) {
     const now = performance.now();
     const db = dbOf(samples);
     earNet.feed(db, now);
-    if (lastFrame) gaps.add(now - lastFrame);
+    if (lastFrame && !idle) gaps.add(now - lastFrame);
     frames++; lastFrame = now;
     const c = ensureContext();
     if (c.state !== "running") { c.resume().catch(() => {}); showStart(); }
     const level = next - c.currentTime;
     if (level < 0.003) {
-      if (frames > 1) {                 // the audio ran dry: count it, and keep more in hand from now on
+      if (frames > 1 && !idle) {        // the audio ran dry: count it, and keep more in hand from now on
         underruns++;
         // frames came in time, yet the audio clock ran past them: the output device's clock jumped
         if (gaps.count && gaps.values[gaps.values.length - 1] < lead * 1000) clockUnderruns++;
@@ -217,6 +217,7 @@ function render({ model, el: root }) {
       }
       next = c.currentTime + lead;
       spare.clear();
+      idle = false;
     } else {
       spare.add(level);
       const extra = spare.full ? spare.min - SAFETY - MARGIN : 0;   // never needed over the last SPARE_FRAMES
@@ -241,10 +242,13 @@ function render({ model, el: root }) {
     next += samples.length / rate;
   }
 
+  let lastIdle = 0, idle = false;   // the kernel says the call has sent nothing for a second (not late: silent)
   model.on("msg:custom", (msg, buffers) => {
     if (msg && msg.t === "a" && buffers && buffers.length) {
       if (msg.at) toPage.add(Date.now() - msg.at);
       play(buffers[0]);
+    } else if (msg && msg.t === "idle") {
+      lastIdle = performance.now(); idle = true;
     }
   });
 
@@ -385,8 +389,9 @@ function render({ model, el: root }) {
     status.textContent = model.get("status");
     let problem = model.get("error") || model.get("page_error") || "";
     const now = performance.now();
-    if (!problem && state === "live" && lastFrame && now - lastFrame > 3000) {
-      problem = `No audio from the kernel for ${Math.round((now - lastFrame) / 1000)} s: is the kernel busy, or gone?`;
+    const heard = Math.max(lastFrame, lastIdle);
+    if (!problem && state === "live" && heard && now - heard > 3000) {
+      problem = `No audio from the kernel for ${Math.round((now - heard) / 1000)} s: is the kernel busy, or gone?`;
     }
     if (!problem && state === "live" && document.hidden) problem = "This page is in a background tab: the browser may slow its audio.";
     error.textContent = problem;

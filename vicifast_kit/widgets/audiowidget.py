@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("vicifast_kit.widgets")
 HERE = Path(__file__).parent
+#: Seconds without a frame from the call after which the page is told the call is silent (and again each second):
+#: a two-party bridge passes frames only when the far end sends some.
+IDLE_AFTER = 1.0
 LOUD_DB = -35.0          # a frame louder than this starts a sound (for the latency figures) ...
 QUIET_DB = -45.0         # ... after at least 100 ms below this (the page uses the same)
 
@@ -110,6 +113,7 @@ class AudioWidget(anywidget.AnyWidget):
         self._send_gaps: collections.deque = collections.deque(maxlen=3000)
         self._poll_late: collections.deque = collections.deque(maxlen=3000)
         self._last_sent = 0.0
+        self._last_idle = 0.0
         self._last_poll = 0.0
         self._heard = Onsets()
         self._said = Onsets()
@@ -150,6 +154,9 @@ class AudioWidget(anywidget.AnyWidget):
                 self._last_sent = sent
                 if self.frames_out % 50 == 0:
                     self.timings = self._timings()
+            if self._last_sent and now - max(self._last_sent, self._last_idle) >= IDLE_AFTER:
+                self._last_idle = now           # the call sends nothing (not a late frame): the page says so
+                self.send({"t": "idle", "at": time.time() * 1000})
         except StreamClosed:            # closed by close() or hangup() meanwhile
             return False
         except Exception as e:          # the page must say why the sound stopped
