@@ -64,8 +64,6 @@ PREFIX = "vicifast-kit load"
 class LoadError(Error):
     """A load could not start or run (the message says what to do)."""
 
-    __module__ = "vicifast_kit.service"
-
 
 def percentile(values: Iterable[float], p: float) -> float | None:
     """The p-th percentile (0-100) of values, interpolated between the two nearest ranks; None for no values."""
