@@ -57,8 +57,8 @@ def test_a_microphone_never_piles_up_delay_in_asterisk(lab):
 
 
 def widget_threads() -> list[str]:
-    """The widget scheduler's threads and the media streams' (every one ends when its widgets or client close)."""
-    return [t.name for t in threading.enumerate() if t.name.startswith(("vicifast-widgets", "vicifast-media"))]
+    """The widget scheduler's threads, the audio widgets' and the media streams' (every one ends when its widgets or client close)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith(("vicifast-widgets", "vicifast-media", "vicifast-audio"))]
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +97,9 @@ def test_phone_calls_the_echo_and_hears_its_own_voice(lab):
         from_page(phone, "call", number="9002")
         wait_until(lambda: phone.state == "live", timeout=10)
         phone.flush()
-        assert [job.name for job in phone.scheduler.jobs] == [f"the phone widget's audio [{phone.stream.name}]"]
+        # one thread sends the call's audio to the page (it reads the media websocket itself)
+        assert [t.name for t in threading.enumerate() if t.name.startswith("vicifast-audio")] \
+            == [f"vicifast-audio[phone:{phone.stream.name}]"]
         beeps = (audio.silence(0.2) + audio.tone(700, 0.2)) * 4
         mic(phone, beeps + audio.silence(0.2))
         # the beeps come back from the echo (the page gets them a frame at a time)

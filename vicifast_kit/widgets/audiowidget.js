@@ -371,7 +371,6 @@ function render({ model, el: root }) {
       ["page -> kernel (widget comm)", k.to_kernel || [null, null]],
       ["kernel -> lab -> kernel: the echo of a sound (onsets, this call)", k.lab || [null, null]],
       ["  of which: Asterisk's queue of what the page said (the kernel's estimate)", k.queue || [null, null]],
-      ["  of which: the kernel's audio job ran late by", k.poll_late || [null, null]],
       ["kernel -> page (widget comm)", two(toPage)],
       ["playout buffer", two(buffered)],
       ["audio output (the browser's figure)", [r(outputLatency() * 1000), null]],

@@ -80,6 +80,8 @@ class Phone(AudioWidget):
     ``hangup()`` do from code what the buttons do.
     """
 
+    _audio_thread = True       # a conversation: each frame to the page as it comes (see audiowidget)
+
     number = T.Unicode("9000").tag(sync=True)
     caller_id = T.Unicode('"Learner" <5550100>').tag(sync=True)
     mic_muted = T.Bool(False).tag(sync=True)
