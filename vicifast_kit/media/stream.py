@@ -23,20 +23,23 @@ in the same. What we send is queued by Asterisk and played at the call's pace, 2
 from __future__ import annotations
 
 import collections
-import contextlib
-import fcntl
 import itertools
 import json
 import logging
 import queue
 import socket
-import termios
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import websocket
+
+try:        # how much waits in the socket (FIONREAD); without it (Windows) consumers never read it themselves
+    import fcntl
+    import termios
+except ImportError:     # pragma: no cover
+    fcntl = termios = None
 
 from .. import audio as _audio
 from ..errors import StreamClosed
@@ -427,7 +430,7 @@ class MediaStream:
         it is reading. A consumer that fell behind (see _check_backlog) or does not wait reads the buffer.
         """
         now = _monotonic()
-        if timeout is not None and timeout <= 0 or self._ended or self._direct_off_until > now:
+        if timeout is not None and timeout <= 0 or self._ended or self._direct_off_until > now or fcntl is None:
             return self._from_inbox(timeout)
         # Say so first: the reader thread, done with the message it is reading, leaves the websocket
         # to this consumer.
