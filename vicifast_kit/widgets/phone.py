@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..handles import Bridge, Channel
     from .scheduler import Job
 
-#: Most seconds of the page's microphone left waiting in Asterisk's queue (a frame that would wait longer is dropped).
-MIC_MAX_QUEUE = 0.04
+#: Most seconds of the page's microphone left waiting in Asterisk's queue (a frame that would wait longer is dropped):
+#: the page sends two frames a message, so the queue holds 20 ms at times however well the frames come.
+MIC_MAX_QUEUE = 0.06
 #: When the queue never ran lower than a frame over this many frames (2 s), a frame is dropped (a quiet one if it can).
 MIC_SPARE_FRAMES = 100
 MIC_SAFETY = 0.005      # seconds of the queue the kernel's estimate may be off by (Asterisk's 20 ms ticks)
