@@ -371,7 +371,8 @@ function render({ model, el: root }) {
     const input = inputLatency();
     const rows = [
       ["microphone -> capture worklet (the browser's figure)", [r(input), null]],
-      ["framing: a 20 ms frame waits for its last sample", [FRAME_MS, FRAME_MS]],
+      // (the mean, and the most: the first of MIC_BATCH frames waits for the others)
+      ["framing: a frame waits for its last sample, the first of two for the second", [FRAME_MS * (MIC_BATCH + 1) / 2, FRAME_MS * MIC_BATCH]],
       ["capture worklet -> page's main thread (over its quickest)", two(hop)],
       ["page -> kernel (widget comm)", k.to_kernel || [null, null]],
       ["kernel -> lab -> kernel: the echo of a sound (onsets, this call)", k.lab || [null, null]],
