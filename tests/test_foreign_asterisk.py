@@ -413,22 +413,22 @@ def test_ami_wrong_secret_or_port_speaks_of_what_the_user_gave_not_of_the_lab(ki
 # --- the commands ----------------------------------------------------------------------------------------
 def test_typing_gen_check_finds_the_shipped_stub_matches_this_server(kit):
     run = kit.run(str(kit.install.python), "-m", "vicifast_kit.typing_gen", "--check", "--url", URL, "--user",
-                  WRITER, "--password", WRITER_PASSWORD)
+                  WRITER, f"--password={WRITER_PASSWORD}")      # with '=': a random password may begin with '-'
     assert run.returncode == 0, run.stdout + run.stderr
     stub = kit.install.site_packages / "vicifast_kit" / "operations.pyi"
     assert run.stdout.strip() == f"{stub} is up to date"
 
 
 def test_doctor_finds_nothing_high_on_the_safely_configured_server(kit):
-    run = kit.run(str(kit.install.command), "doctor", "--json", "--url", URL, "--user", WRITER, "--password",
-                  WRITER_PASSWORD)
+    run = kit.run(str(kit.install.command), "doctor", "--json", "--url", URL, "--user", WRITER,
+                  f"--password={WRITER_PASSWORD}")
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     assert report["exit_code"] == 0 and [f["id"] for f in report["findings"]] == ["asterisk-version"]
     assert report["server"]["ami"] is None                  # no AMI given: what needs it is listed as not checked
     # The admin's auditor may read the configuration: every check runs, and none finds anything.
     run = kit.run(str(kit.install.command), "doctor", "--json", "--ami-port", str(AMI_PORT), "--ami-user",
-                  AUDITOR, "--ami-secret", AUDITOR_SECRET,
+                  AUDITOR, f"--ami-secret={AUDITOR_SECRET}",
                   env=kit.env(ARI_URL=URL, ARI_USER=WRITER, ARI_PASSWORD=WRITER_PASSWORD))
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
