@@ -8,7 +8,7 @@ set -eu
 
 src=${LAB_CONFIG_SRC:-/opt/vicifast/asterisk}
 dst=/etc/vicifast-asterisk
-names="LAB_BIND ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_PORT SIP_PASSWORD PUSH_PASSWORD RTP_START RTP_END PUSH_URI"
+names="LAB_BIND ARI_PORT ARI_USER ARI_PASSWORD ARI_VIEWER_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_PORT SIP_PASSWORD PUSH_PASSWORD RTP_START RTP_END PUSH_URI"
 
 # Where the outbound websockets (websocket_client.conf) reach the kit's push server: PUSH_URI, else the
 # kit on this machine, ws://PUSH_HOST:PUSH_PORT (127.0.0.1 for an empty or wildcard PUSH_HOST). The same

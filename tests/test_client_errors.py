@@ -32,7 +32,7 @@ def test_unauthorized_401(ari):
 
 
 def test_forbidden_403_for_read_only_user():
-    with vk.connect(app=unique_app(), user="vicifast-viewer", password=settings.load().ari_password) as viewer:
+    with vk.connect(app=unique_app(), user="vicifast-viewer", password=settings.load().ari_viewer_password) as viewer:
         assert viewer.asterisk.ping().ping == "pong"          # reading is allowed
         with pytest.raises(vk.Forbidden) as err:
             viewer.bridges.create(type="mixing")

@@ -104,7 +104,7 @@ def test_wrong_ari_password_is_refused_with_401(lab_settings):
 
 
 def test_read_only_viewer_may_read_but_not_write(lab_settings):
-    viewer = (f"{lab_settings.ari_user}-viewer", lab_settings.ari_password)
+    viewer = (f"{lab_settings.ari_user}-viewer", lab_settings.ari_viewer_password)
     assert requests.get(f"{lab_settings.ari_url}/ari/channels", auth=viewer, timeout=5).status_code == 200
     response = requests.post(f"{lab_settings.ari_url}/ari/bridges", auth=viewer, timeout=5)
     assert response.status_code == 403

@@ -91,3 +91,15 @@ def test_asterisk_connects_to_the_kit_with_a_secret_of_its_own_never_the_ari_pas
     rendered = (rootfs.root_dir() / "etc/vicifast-asterisk/websocket_client.conf").read_text()
     passwords = set(re.findall(r"^password\s*=\s*(\S+)", rendered, re.M))
     assert passwords == {values["PUSH_PASSWORD"]}
+
+
+def test_the_read_only_viewer_has_a_password_of_its_own_that_cannot_write():
+    values = settings.lab_values()
+    assert values["ARI_VIEWER_PASSWORD"] not in {values[name] for name in settings.SECRET_NAMES if name != "ARI_VIEWER_PASSWORD"}
+    url = f"http://127.0.0.1:{values['ARI_PORT']}/ari"
+    # The writer's password does not open the viewer, and the viewer's may read but never write.
+    assert requests.get(f"{url}/channels", auth=(f"{values['ARI_USER']}-viewer", values["ARI_PASSWORD"]),
+                        timeout=5).status_code == 401
+    viewer = (f"{values['ARI_USER']}-viewer", values["ARI_VIEWER_PASSWORD"])
+    assert requests.get(f"{url}/channels", auth=viewer, timeout=5).status_code == 200
+    assert requests.post(f"{url}/bridges", auth=viewer, timeout=5).status_code == 403

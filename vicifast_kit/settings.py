@@ -38,8 +38,9 @@ def lab_is_packaged() -> bool:
 LAB_DIR = _lab_dir()
 
 #: The lab's passwords: never in the repository, made at random the first time they are needed.
-#: PUSH_PASSWORD is the one Asterisk presents when it connects to the kit (ARI outbound websockets).
-SECRET_NAMES = ("ARI_PASSWORD", "AMI_SECRET", "SIP_PASSWORD", "PUSH_PASSWORD")
+#: PUSH_PASSWORD is the one Asterisk presents when it connects to the kit (ARI outbound websockets);
+#: ARI_VIEWER_PASSWORD is the read-only ARI user's (ARI_USER-viewer), its own so that it cannot write.
+SECRET_NAMES = ("ARI_PASSWORD", "AMI_SECRET", "SIP_PASSWORD", "PUSH_PASSWORD", "ARI_VIEWER_PASSWORD")
 
 
 def secrets_file() -> Path:
@@ -140,6 +141,8 @@ class Settings:
     ami_user: str
     ami_secret: str = field(repr=False)
     push_password: str = field(repr=False, default="")
+    #: The lab's read-only ARI user (ARI_USER-viewer) has a password of its own ("" for a server of your own).
+    ari_viewer_password: str = field(repr=False, default="")
 
 
 def port(values: dict[str, str], name: str) -> int:
@@ -239,6 +242,7 @@ def load() -> Settings:
         ami_user=setting(values, "AMI_USER"),
         ami_secret=setting(values, "AMI_SECRET"),
         push_password=values.get("PUSH_PASSWORD", ""),
+        ari_viewer_password=values.get("ARI_VIEWER_PASSWORD", ""),
     )
 
 

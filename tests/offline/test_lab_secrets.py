@@ -50,8 +50,9 @@ def test_the_environment_overrides_a_secret_and_writes_nothing_when_it_gives_the
     monkeypatch.setenv("AMI_SECRET", "a")
     monkeypatch.setenv("SIP_PASSWORD", "s")
     monkeypatch.setenv("PUSH_PASSWORD", "p")
+    monkeypatch.setenv("ARI_VIEWER_PASSWORD", "v")
     assert settings.lab_secrets() == {"ARI_PASSWORD": "from-the-environment", "AMI_SECRET": "a", "SIP_PASSWORD": "s",
-                                      "PUSH_PASSWORD": "p"}
+                                      "PUSH_PASSWORD": "p", "ARI_VIEWER_PASSWORD": "v"}
     assert not secrets_path.exists()                           # e.g. inside the Docker JupyterLab
 
 

@@ -21,7 +21,7 @@ from vicifast_kit.push.listener import Listener
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "docker" / "start-asterisk.sh"
 #: What start-asterisk.sh needs besides the push settings (values of no importance here).
-BASE = {"LAB_BIND": "127.0.0.1", "ARI_PORT": "8088", "ARI_USER": "vicifast", "ARI_PASSWORD": "a", "AMI_PORT": "5038",
+BASE = {"LAB_BIND": "127.0.0.1", "ARI_PORT": "8088", "ARI_USER": "vicifast", "ARI_PASSWORD": "a", "ARI_VIEWER_PASSWORD": "v", "AMI_PORT": "5038",
         "AMI_USER": "vicifast", "AMI_SECRET": "b", "SIP_PORT": "5060", "SIP_PASSWORD": "c", "PUSH_PASSWORD": "p&w|d",
         "RTP_START": "10000", "RTP_END": "10099"}
 

@@ -97,7 +97,8 @@ def _refuse_elsewhere(action: str) -> None:
 def connection_help(values: dict[str, str], s: settings.Settings) -> str:
     """How to reach the lab (passwords are named by where they live, never printed)."""
     return "\n".join([
-        f"  ARI  {s.ari_url}/ari   user {s.ari_user} (password: ARI_PASSWORD)",
+        f"  ARI  {s.ari_url}/ari   user {s.ari_user} (password: ARI_PASSWORD); read-only: {s.ari_user}-viewer "
+        "(password: ARI_VIEWER_PASSWORD)",
         f"  AMI  {s.ami_host}:{s.ami_port}   user {s.ami_user} (secret: AMI_SECRET)",
         f"  SIP  phones 6001-6003 register at 127.0.0.1:{values['SIP_PORT']} (UDP), password SIP_PASSWORD",
         f"  The passwords are in {settings.secrets_file()} (yours only; made at random on first use).",
