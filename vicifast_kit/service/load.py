@@ -558,6 +558,7 @@ class ServiceProcess:
         self.lines: list[dict] = []
         self.other: list[str] = []
         self._serving = threading.Event()
+        self._new_line = threading.Condition()
         command = [sys.executable, "-m", "vicifast_kit.cli", "serve", target, "--port", "0", *extra]
         self._stderr = tempfile.TemporaryFile("w+")       # a file, not a pipe: nothing it writes can block it
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
@@ -591,10 +592,14 @@ class ServiceProcess:
             except ValueError:
                 self.other.append(text.rstrip("\n"))
                 continue
-            self.lines.append(line)
+            with self._new_line:
+                self.lines.append(line)
+                self._new_line.notify_all()
             if line.get("event") == "serving":
                 self._serving.set()
         self._serving.set()             # it ended: nobody waits for a line that will not come
+        with self._new_line:
+            self._new_line.notify_all()
 
     @property
     def pid(self) -> int:
@@ -614,6 +619,20 @@ class ServiceProcess:
     def events(self, name: str) -> list[dict]:
         """Its log lines of one event (call_started, call_ended, handed_back, stopped ...)."""
         return [line for line in list(self.lines) if line.get("event") == name]
+
+    def wait_for(self, name: str, where: Callable[[dict], bool] | None = None, timeout: float = 10.0) -> dict:
+        """The first log line of event `name` (that `where` accepts), waiting for it up to `timeout` s."""
+        def found() -> dict | None:
+            return next((line for line in self.lines if line.get("event") == name and (where is None or where(line))),
+                        None)
+
+        with self._new_line:
+            if not self._new_line.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout):
+                raise LoadError(f"`vicifast-kit serve {self.target}` wrote no {name!r} line within {timeout:g} s")
+            line = found()
+        if line is None:
+            raise LoadError(f"`vicifast-kit serve {self.target}` ended without a {name!r} line")
+        return line
 
     def terminate(self) -> None:
         """SIGTERM: the service drains (new calls to the fallback, the calls in progress finish)."""
