@@ -225,10 +225,10 @@ def test_listen_and_phone_in_the_page(jupyterlab):
             figures["plain_round_trip_ms"] = plain_round_trip(test)
             figures["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             report(figures)
-            # goal 0; measured 1-3 a minute on a 2-core machine where frames sometimes reach the page
-            # 100-300 ms late (a busy page or kernel); a broken jitter buffer gives hundreds. Counted here:
-            # the underruns with frames late (the kit's pipeline); those with frames on time are Chromium's
-            # output clock jumping on a starved CPU (measured: most of them when other work loads the machine).
+            # goal 0; measured 3 a minute on this 2-core machine when the test runs alone, 10-40 when other
+            # work loads it (frames then reach the page 100-300 ms late); a broken jitter buffer gives hundreds.
+            # Counted here: the underruns with frames late (the kit's pipeline); those with frames on time are
+            # Chromium's output clock jumping on a starved CPU (most of them when other work loads the machine).
             assert late <= 6, f"{late:.1f} underruns a minute with frames late"
             # The breakdown accounts for the delay: its stages add up to the mouth to ear measured end to end.
             b = figures["breakdown"]
