@@ -27,15 +27,21 @@ DISCONNECTED = "WebSocketDisconnected"
 RECONNECTED = "WebSocketReconnected"
 
 
+def asterisk_time(text: Any) -> datetime | None:
+    """A time as Asterisk writes it ("2026-01-02T03:04:05.678+0000") as a datetime (None if it is not one)."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(str(text), fmt)
+        except ValueError:
+            pass
+    return None
+
+
 def _parse_time(text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            pass
-    return text
+    parsed = asterisk_time(text)
+    return text if parsed is None else parsed
 
 
 class Event:

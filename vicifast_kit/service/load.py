@@ -42,6 +42,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..errors import ARIError, ClientClosed, Error, NotFound
+from ..events import asterisk_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -76,15 +77,6 @@ def percentile(values: Iterable[float], p: float) -> float | None:
     low = math.floor(rank)
     high = min(low + 1, len(data) - 1)
     return data[low] + (data[high] - data[low]) * (rank - low)
-
-
-def _asterisk_time(text: Any) -> datetime | None:
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(str(text), fmt)
-        except ValueError:
-            pass
-    return None
 
 
 @dataclass
@@ -352,7 +344,7 @@ class Load:
         except (Error, ConnectionError) as error:
             self._finish(call, NOT_PLACED, error=str(error))
             return
-        created = _asterisk_time(reply.raw.get("creationtime"))
+        created = asterisk_time(reply.raw.get("creationtime"))
         with self._lock:
             if created is not None:
                 self._created[call.channel] = created
@@ -372,7 +364,7 @@ class Load:
         kind = ev.type
         if kind == "StasisStart":
             created = self._created.get(call.channel)
-            stamp = _asterisk_time(ev.raw.get("timestamp"))
+            stamp = asterisk_time(ev.raw.get("timestamp"))
             with self._lock:
                 if call.answered is None:
                     if created is not None and stamp is not None:
@@ -389,7 +381,7 @@ class Load:
             caller_gave_up = dialplan.get("exten") == "T" and call.channel not in self._hung_up_first
             cause = ev.raw.get("cause")
             created = self._created.get(call.channel)
-            stamp = _asterisk_time(ev.raw.get("timestamp"))
+            stamp = asterisk_time(ev.raw.get("timestamp"))
             if created is not None and stamp is not None:
                 call.ended = round((stamp - created).total_seconds(), 3)
             call.cause = cause

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..causes import cause_text
 from ..errors import ARIError, ClientClosed, Error, NotFound, WaitTimeout
+from ..events import asterisk_time
 from ..wire import via
 from .hearing import FarSide, Heard, covered, heard_text, recogniser, speech_outside
 
@@ -105,16 +106,6 @@ class Result:
         ended = f"ended after {self.ended:.1f} s" if self.ended is not None else "not ended"
         return (f"call to {self.number} (app {self.app}): {answered}, {ended} by the {self.hung_up_by or '?'} "
                 f"with cause {cause_text(self.cause)}; keys {self.digits!r}; heard {self.heard!r}")
-
-
-def asterisk_time(text: Any) -> datetime | None:
-    """A time as Asterisk writes it ("2026-01-02T03:04:05.678+0000") as a datetime (None if it is not one)."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(str(text), fmt)
-        except ValueError:
-            pass
-    return None
 
 
 def _seconds(ts: Any, t0: datetime | None) -> float | None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..causes import CAUSES, cause_text
 from ..errors import Error
+from ..events import asterisk_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
@@ -61,13 +61,8 @@ def _media(raw: dict) -> str:
 
 def parse_time(text: Any) -> float:
     """An ARI timestamp ("2024-01-01T12:00:00.123+0000") as epoch seconds (now if unreadable)."""
-    if isinstance(text, str):
-        for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-            try:
-                return datetime.strptime(text, fmt).timestamp()
-            except ValueError:
-                pass
-    return time.time()
+    parsed = asterisk_time(text) if isinstance(text, str) else None
+    return parsed.timestamp() if parsed is not None else time.time()
 
 
 def describe(ev_type: str, raw: dict) -> str:
