@@ -22,15 +22,18 @@ class Callers:
     it ended (``cause``), and presses keys with ``press``.
     """
 
+    #: The dialplan context the calls are placed in (docker/asterisk/extensions_service.conf).
+    context = "service"
+
     def __init__(self, app_name: str) -> None:
         self.app_name = app_name
         self.ari = vk.connect(app=unique_app("svc-caller"))
         self.made: list[vk.Channel] = []
 
     def dial(self, number: str = "5551234", caller_number: str = "5550100") -> vk.Channel:
-        """A new call to NUMBER in the service context, for the app; returns the caller's half."""
+        """A new call to NUMBER in the context, for the app; returns the caller's half."""
         caller = self.ari.channels.originate(
-            endpoint=f"Local/{number}@service/n", app=self.ari.app, timeout=30, formats=CALL_FORMATS,
+            endpoint=f"Local/{number}@{self.context}/n", app=self.ari.app, timeout=30, formats=CALL_FORMATS,
             caller_id=f'"Test caller" <{caller_number}>', variables={"VICIFAST_APP": self.app_name})
         self.made.append(caller)
         return caller

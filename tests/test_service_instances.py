@@ -20,7 +20,6 @@ import vicifast_kit as vk
 from client_helpers import eventually
 from service_helpers import FALLBACK_CAUSE, Callers, app_name  # noqa: F401  (fixtures)
 from test_serve import Served
-from vicifast_kit.media.stream import CALL_FORMATS
 
 
 SERVICE = '''
@@ -47,13 +46,7 @@ DONE, TAKEN_OVER = 16, 17
 class SharedCallers(Callers):
     """Callers into the `service-shared` context (the call is broadcast to APP-*)."""
 
-    def dial(self, number: str = "5551234", caller_number: str = "5550100") -> vk.Channel:
-        """A new call to NUMBER in service-shared for the app family; returns the caller's half."""
-        caller = self.ari.channels.originate(
-            endpoint=f"Local/{number}@service-shared/n", app=self.ari.app, timeout=30, formats=CALL_FORMATS,
-            caller_id=f'"Test caller" <{caller_number}>', variables={"VICIFAST_APP": self.app_name})
-        self.made.append(caller)
-        return caller
+    context = "service-shared"
 
 
 @pytest.fixture
