@@ -273,6 +273,11 @@ class App:
         return self._state
 
     @property
+    def draining(self) -> bool:
+        """True once stop() or a signal began the drain: no new call is taken."""
+        return self._draining
+
+    @property
     def ari(self) -> ARIClient | None:
         """The App's ARI client while it runs (None when stopped)."""
         return self._ari
@@ -366,7 +371,7 @@ class App:
             for hook in self._on_start:
                 hook(ari)
         except BaseException as error:
-            self._emit("start_failed", level=logging.ERROR,
+            self.emit("start_failed", level=logging.ERROR,
                        message=f"on_start hook {getattr(hook, '__name__', hook)} failed: {error}")
             self._shutdown_quietly()
             raise
@@ -375,7 +380,7 @@ class App:
         self._ready.set()
         if self.shared:
             self._sharing = Sharing(self, ari)
-        self._emit("started", message=f"App {self.name!r} takes calls (at most {self.max_calls} at once) as "
+        self.emit("started", message=f"App {self.name!r} takes calls (at most {self.max_calls} at once) as "
                    f"instance {self.instance}, ARI {ari.url}"
                    + (f", shared: ARI app {self.ari_app!r} claims the calls broadcast to {self.name}-*"
                       if self.shared else ""), max_calls=self.max_calls, url=ari.url, ari_app=self.ari_app,
@@ -407,7 +412,7 @@ class App:
         if sharing is not None:
             sharing.stop()
 
-    def _room_for_claim(self, pending: int) -> str | None:
+    def room_for_claim(self, pending: int) -> str | None:
         """None if this instance has room for one more call (counting the claims in flight), else why not."""
         if self._draining or self._state != "serving":
             return "draining" if self._draining else self._state
@@ -439,7 +444,7 @@ class App:
 
     def _on_replaced(self, ev: Event) -> None:
         self._replaced = True
-        self._emit("replaced", level=logging.WARNING,
+        self.emit("replaced", level=logging.WARNING,
                    message=f"Another program opened ARI app {self.ari_app!r} (a second instance, a notebook): this "
                            "instance gets no more calls or events. Stop one of them, or give each its own app name.")
 
@@ -493,7 +498,7 @@ class App:
             return
         started = time.monotonic()
         caller = call.raw.get("caller") or {}
-        self._emit("call_started", call, message=f"Call {call.id} from {caller.get('number') or 'unknown'} to "
+        self.emit("call_started", call, message=f"Call {call.id} from {caller.get('number') or 'unknown'} to "
                    f"{call.number or '?'}{' (resumed)' if call.resumed else ''}"
                    f"{f' (taken over from {call.taken_over})' if call.taken_over else ''}", resumed=call.resumed,
                    taken_over=call.taken_over,
@@ -518,7 +523,7 @@ class App:
             return
         seconds = time.monotonic() - started
         if outcome == "error":
-            self._emit("call_failed", call, level=logging.ERROR, exc_info=failure,
+            self.emit("call_failed", call, level=logging.ERROR, exc_info=failure,
                        message=f"The handler failed on call {call.id}: {type(failure).__name__}: {failure}; "
                                "the caller goes to the fallback")
             self.hand_back(call, reason="error", count=False)
@@ -526,7 +531,7 @@ class App:
             self._running.pop(call.id, None)
             self._counts[outcome] += 1
             self._changed.notify_all()
-        self._emit("call_ended", call, message=f"Call {call.id} {outcome} after {seconds:.1f} s"
+        self.emit("call_ended", call, message=f"Call {call.id} {outcome} after {seconds:.1f} s"
                    + (f": {result}" if result is not None else ""), outcome=outcome, seconds=round(seconds, 3),
                    result=None if result is None else str(result), resumed=call.resumed)
 
@@ -560,7 +565,7 @@ class App:
             if count and reason in OUTCOMES:
                 with self._lock:
                     self._counts[reason] += 1
-        self._emit("handed_back", call, message=f"Call {call.id} handed back ({reason}) {how}", outcome=reason,
+        self.emit("handed_back", call, message=f"Call {call.id} handed back ({reason}) {how}", outcome=reason,
                    how=how)
         return True
 
@@ -613,15 +618,15 @@ class App:
                 if orphans:
                     with contextlib.suppress(Error):
                         ari.request("DELETE", f"/channels/{ident}")
-                    self._emit("orphan_removed", message=f"Hung up {raw.get('name')}: a helper channel whose "
+                    self.emit("orphan_removed", message=f"Hung up {raw.get('name')}: a helper channel whose "
                                "handler is gone", channel=raw.get("name"))
                 continue
             found += 1
             self._admit(ari.context.wrap("Channel", raw), stasis_args(raw), resumed=True)
         if found:
-            self._emit("resumed", message=f"Found {found} call(s) already in app {self.ari_app!r}: each handed to the "
+            self.emit("resumed", message=f"Found {found} call(s) already in app {self.ari_app!r}: each handed to the "
                        "handler with call.resumed True", calls=found)
-        self._emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.ari_app!r}: "
+        self.emit("resume_scan", level=logging.DEBUG, message=f"Looked for calls already in app {self.ari_app!r}: "
                    f"{len(ids)} channel(s) there, {found} new to this instance", channels=len(ids), calls=found)
 
     def _note_lost(self, in_app: set[str]) -> None:
@@ -632,7 +637,7 @@ class App:
             for call in lost:
                 call.lost = True
         for call in lost:
-            self._emit("call_lost", call, level=logging.WARNING,
+            self.emit("call_lost", call, level=logging.WARNING,
                        message=f"Call {call.id} is no longer in app {self.ari_app!r}: another instance took it over "
                                f"while this one's websocket was down (over {self.takeover_after:g} s); its handler "
                                "here still runs: check call.lost before touching the call")
@@ -644,7 +649,7 @@ class App:
         self._draining = True
         self._stop_requested.set()
         if first and why:
-            self._emit("stop_requested", message=f"{why}: draining (new calls go to the fallback)", why=why)
+            self.emit("stop_requested", message=f"{why}: draining (new calls go to the fallback)", why=why)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until request_stop() (a signal, Ctrl-C) or stop(); True if asked to stop, False after timeout s."""
@@ -686,7 +691,7 @@ class App:
         self._stop_requested.set()
         timeout = self.drain_timeout if drain_timeout is None else float(drain_timeout)
         in_progress = [c.id for c in self.calls]
-        self._emit("draining", message=f"Draining: new calls go to the fallback; {len(in_progress)} call(s) in "
+        self.emit("draining", message=f"Draining: new calls go to the fallback; {len(in_progress)} call(s) in "
                    f"progress get up to {timeout:g} s", calls=in_progress, timeout=timeout)
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -721,7 +726,7 @@ class App:
             ari.close()             # from here a handler still running gets ClientClosed: it can no longer touch its call
         left = self._leave([r.call for r in records])
         for item in left:
-            self._emit("call_left", item.id, level=logging.WARNING, message=f"Left call {item}", how=item.how,
+            self.emit("call_left", item.id, level=logging.WARNING, message=f"Left call {item}", how=item.how,
                        outcome="left")
         for thread in list(self._threads):
             thread.join(2)
@@ -730,7 +735,7 @@ class App:
                             "daemonic and ends with the process", thread.name, extra=self._extra("thread_left"))
         self._ari = None
         self._summary = StopSummary(self.name, self.instance, self.counts, left)
-        self._emit("stopped", level=logging.WARNING if left else logging.INFO, message=str(self._summary),
+        self.emit("stopped", level=logging.WARNING if left else logging.INFO, message=str(self._summary),
                    handled=self._summary.handled, left=[vars(item) for item in left])
         self._set_stopped()
         return self._summary
@@ -774,7 +779,7 @@ class App:
         ident = call.id if isinstance(call, Channel) else call
         return {"service": {"event": event, "app": self.name, "instance": self.instance, "call": ident, **fields}}
 
-    def _emit(self, kind: str, call: Channel | str | None = None, *, message: str, level: int = logging.INFO,
+    def emit(self, kind: str, call: Channel | str | None = None, *, message: str, level: int = logging.INFO,
               exc_info: BaseException | None = None, **fields: Any) -> None:
         """One step: a log line (logger vicifast_kit.service) and each observer's fn(kind, fields)."""
         extra = self._extra(kind, call, **fields)
@@ -798,7 +803,7 @@ def stop_on_signals(app: App) -> Iterator[None]:
         name = signal.Signals(signum).name
         if app._stop_requested.is_set():
             app._hurry.set()
-            app._emit("hurry", level=logging.WARNING, message=f"{name} again: stopping now, without waiting for the "
+            app.emit("hurry", level=logging.WARNING, message=f"{name} again: stopping now, without waiting for the "
                       "calls in progress")
         else:
             app.request_stop(name)

@@ -186,9 +186,9 @@ class Sharing:
         ident = channel.get("id")
         if not ident or broadcast_family(channel) not in (None, self.family):
             return
-        room = self.app._room_for_claim(self.pending_claims())
+        room = self.app.room_for_claim(self.pending_claims())
         if room is not None:
-            self.app._emit("not_claimed", ident, level=logging.DEBUG,
+            self.app.emit("not_claimed", ident, level=logging.DEBUG,
                            message=f"Call {ident} offered; not claimed ({room}): another instance or the fallback "
                                    "takes it", why=room)
             return
@@ -240,10 +240,10 @@ class Sharing:
         except Error as error:      # 409: another instance was first; 404: the broadcast is over (timeout, hang-up)
             with self._lock:
                 self.pending.pop(ident, None)
-            self.app._emit("claim_lost", ident, level=logging.DEBUG,
+            self.app.emit("claim_lost", ident, level=logging.DEBUG,
                            message=f"Call {ident} went elsewhere: {error}", status=getattr(error, "status", None))
             return
-        self.app._emit("claimed", ident, level=logging.DEBUG, message=f"Claimed call {ident}")
+        self.app.emit("claimed", ident, level=logging.DEBUG, message=f"Claimed call {ident}")
 
     # --- peers (their own thread) ---------------------------------------------------------------
     def _peers_loop(self) -> None:
@@ -271,7 +271,7 @@ class Sharing:
                                  body={"variables": {"from": self.me}})
         live = [p for p in others if self.clock.alive(p, now)]
         dead = [p for p, calls in others.items() if calls and self.clock.dead(p, now)]
-        if not dead or self.app._draining or not chooses_me(self.me, live):
+        if not dead or self.app.draining or not chooses_me(self.me, live):
             return dead
         held = {c for a in apps if a.get("name") == self.me or a.get("name") in live
                 for c in (a.get("channel_ids") or [])}
@@ -291,7 +291,7 @@ class Sharing:
             if str(raw.get("name", "")).startswith(HELPER_CHANNELS):
                 with contextlib.suppress(Error):
                     self.ari.request("DELETE", f"/channels/{ident}")
-                self.app._emit("orphan_removed", message=f"Hung up {raw.get('name')}: a helper channel of dead "
+                self.app.emit("orphan_removed", message=f"Hung up {raw.get('name')}: a helper channel of dead "
                                f"instance {peer}", channel=raw.get("name"), peer=peer)
                 continue
             if broadcast_family(raw) != self.family:
@@ -306,6 +306,6 @@ class Sharing:
                 with self._lock:
                     self.taking.pop(ident, None)
                 log.debug("Could not move %s from %s: %s", ident, peer, error)
-        self.app._emit("takeover", level=logging.WARNING,
+        self.app.emit("takeover", level=logging.WARNING,
                        message=f"Instance app {peer!r} has not answered for {self.clock.takeover_after:g} s: "
                                f"took over {moved} of its call(s)", peer=peer, calls=moved)
