@@ -4,7 +4,7 @@
 events, the event websocket, the client). The features load on first use: ``vk.lab``,
 ``vk.ami``, ``vk.audio``, ``vk.media`` (and ``vk.MediaStream``), ``vk.widgets``, ``vk.push``,
 ``vk.voice``, ``vk.doctor`` (``vk.doctor(ari, ami)``: what a server offers and exposes), ``vk.service``
-(and ``vk.App``: a call flow run as a service).
+(and ``vk.App``: a call flow run as a service), ``vk.teaching`` (the notebooks' helpers).
 """
 
 from . import settings
@@ -20,6 +20,7 @@ from .handles import (Application, Bridge, Channel, DeviceState, Endpoint, Handl
 
 __all__ = [
     "ami", "audio", "lab", "media", "settings", "widgets", "push", "voice", "doctor", "service", "testing",
+    "teaching",
     "connect", "ARIClient", "MediaStream", "App", "Transport", "EventSource", "Reply",
     "Error", "ARIError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "CallEnded", "Conflict",
     "UnprocessableEntity", "ServerError", "LabUnreachable", "RequestTimeout", "TransportError", "ProtocolError",
@@ -32,7 +33,7 @@ __all__ = [
 
 #: Feature packages, imported on first use so `import vicifast_kit` stays light (no numpy, ipywidgets,
 #: anywidget, websockets or lab modules until they are needed).
-_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor", "service", "testing")
+_ON_FIRST_USE = ("ami", "audio", "lab", "media", "widgets", "push", "voice", "doctor", "service", "testing", "teaching")
 
 
 def __getattr__(name: str):

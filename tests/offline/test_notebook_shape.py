@@ -52,20 +52,23 @@ def test_each_notebook_has_the_shape_of_a_cookbook_chapter(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
-def test_exercises_have_blanks_a_check_and_a_hidden_solution(path):
-    """Each solution cell is collapsed, announced as hidden, follows an exercise with blanks and its check, and
-    is followed by a second check."""
+def test_exercises_have_blanks_a_check_and_a_solution_out_of_sight(path):
+    """Each solution lives in notebooks/solutions/ (never in plain view, on GitHub or nbviewer either), is run by a
+    `%run -i` cell announced and linked just above it, follows an exercise with blanks and its check, and is
+    followed by a second check that stored 'Well done' (so CI runs every solution)."""
     cells = read(path).cells
     solutions = [i for i, c in enumerate(cells) if "solution" in c.metadata.get("tags", [])]
     if any(c.cell_type == "markdown" and re.search(r"^## Try it", c.source, re.M) for c in cells):
-        assert solutions, f"{path.name}: a 'Try it' section without a hidden solution"
+        assert solutions, f"{path.name}: a 'Try it' section without a solution"
     for i in solutions:
         cell = cells[i]
-        assert cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden") is True, \
-            f"{path.name} cell {i}: the solution is not collapsed"
-        assert "..." not in cell.source, f"{path.name} cell {i}: the solution still has blanks"
-        assert cells[i - 1].cell_type == "markdown" and "hidden" in cells[i - 1].source, \
-            f"{path.name} cell {i}: no note that the solution is hidden below"
+        run = re.fullmatch(r"%run -i (solutions/[\w.-]+\.py)", cell.source.strip())
+        assert cell.cell_type == "code" and run, f"{path.name} cell {i}: a solution cell shows more than `%run -i solutions/...`"
+        file = HERE / run.group(1)
+        assert file.is_file(), f"{path.name} cell {i}: {run.group(1)} does not exist"
+        assert "..." not in file.read_text(), f"{path.name}: {run.group(1)} still has blanks"
+        assert cells[i - 1].cell_type == "markdown" and f"]({run.group(1)})" in cells[i - 1].source, \
+            f"{path.name} cell {i}: the cell above does not link the solution's file"
         before = [c for c in cells[:i - 1] if c.cell_type == "code"]
         assert len(before) >= 2 and "..." in before[-2].source, f"{path.name} cell {i}: no exercise with blanks before"
         after = cells[i + 1] if i + 1 < len(cells) else None
@@ -75,6 +78,16 @@ def test_exercises_have_blanks_a_check_and_a_hidden_solution(path):
                 f"{path.name}: a check cell stored an error"
         assert "Well done" in "".join(o.get("text", "") for o in after.get("outputs", [])), \
             f"{path.name} cell {i + 1}: the stored check after the solution does not say 'Well done'"
+
+
+def test_no_solution_is_in_plain_view_and_no_test_marker_in_a_learners_cell():
+    """nbval's markers are cell tags (nbval-ignore-output), not comments a learner reads; no solution's code is
+    stored in a notebook (only in notebooks/solutions/)."""
+    for path in NOTEBOOKS:
+        for cell in read(path).cells:
+            assert "NBVAL_" not in cell.source, f"{path.name}: an NBVAL comment in a learner's cell"
+            assert not cell.metadata.get("jupyter", {}).get("source_hidden"), \
+                f"{path.name}: a hidden cell (hidden only in JupyterLab; in plain view on GitHub)"
 
 
 def test_each_leftover_check_counts_only_what_its_notebook_made():
