@@ -315,3 +315,26 @@ def call_did(ari: "ARIClient", did: str = PREMENU_DID, dtmf: str = "", *, app: s
             caller_id=caller_id or random_caller_id(), timeout=max(1, math.ceil(patience)), formats=CALL_FORMATS,
             variables={"VICIFAST_APP": app or ari.app, "SIM_DELAY": str(delay), "SIM_DTMF": dtmf,
                        "SIM_SAY": say_items(say), "SIM_DURATION": str(duration), "SIM_TALK": ""})
+
+
+def far_half_name(caller: "Channel") -> str:
+    """The name of the ;2 half of a DID caller's Local pair: the channel that runs the trunkinbound dialplan."""
+    return caller.name.rsplit(";", 1)[0] + ";2"
+
+
+def arrives(ari: "ARIClient", caller: "Channel", timeout: float = 10.0) -> Any:
+    """Kit helper: the StasisStart of this DID caller's call in ari's app (its ;2 half, which runs trunkinbound)."""
+    half = far_half_name(caller)
+    return ari.wait_for("StasisStart", timeout=timeout, where=lambda event: event.channel.name == half)
+
+
+def far_half(ari: "ARIClient", caller: "Channel", timeout: float = 5.0) -> "Channel":
+    """The ;2 half of a DID caller's Local pair, once it is in the lab (GET /channels until it shows)."""
+    name, deadline = far_half_name(caller), time.monotonic() + timeout
+    while True:
+        found = [c for c in ari.channels.list() if c.name == name]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise LookupError(f"{name} is not in the lab (did the caller hang up?)")
+        time.sleep(0.1)

@@ -13,6 +13,7 @@ Everything here is the kit, not ARI: a lesson's caller is ``vk.lab.simulate_call
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import NotFound
@@ -21,7 +22,7 @@ from ..handles import Bridge, Channel, LiveRecording, StoredRecording
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import ARIClient
 
-__all__ = ["Lesson", "blank", "still_there", "end", "words"]
+__all__ = ["Lesson", "blank", "still_there", "end", "words", "where", "config_section"]
 
 
 def blank(*values: Any) -> bool:
@@ -71,6 +72,28 @@ def words(*media: str) -> None:
     for item in media:
         if item.startswith("sound:"):
             print(f"   {item:26} says: {transcript(item)!r}")
+
+
+def where(channel: Channel, context: str | None = None, timeout: float = 10.0) -> str:
+    """Where a call is in the dialplan, "context / extension" (GET /channels/{id}), first waiting until it is in `context`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        plan = channel.get().dialplan
+        if context is None or plan.context == context or time.monotonic() > deadline:
+            return f"{plan.context} / {plan.exten}"
+        time.sleep(0.1)
+
+
+def config_section(file: str, name: str) -> str:
+    """One [section] of a lab config file (docker/asterisk/FILE), comments and blank lines left out."""
+    from ..settings import LAB_DIR
+    lines, inside = [], False
+    for line in (LAB_DIR / "asterisk" / file).read_text().splitlines():
+        if line.startswith("["):
+            inside = line.strip() == f"[{name}]"
+        if inside and line.strip() and not line.lstrip().startswith(";"):
+            lines.append(line.split(" ;")[0].rstrip())
+    return "\n".join(lines)
 
 
 class Lesson:
