@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import subprocess
 import sys
 import threading
@@ -525,9 +526,72 @@ def test_narrow_tables_elide_names_in_the_middle_and_count_in_words(lab):
         table.flush()
         flow.flush()
         assert tail in table._html.value
-        assert f'title="{ch.name}&#10;id {ch.id}"' in table._html.value             # the full name on hover
+        # the full name on hover, and the call's other half (its ;1, in the dialplan)
+        assert f'title="{ch.name}&#10;id {ch.id}&#10;other half: {caller.name} (' in table._html.value
         assert "1 step ·" in flow._html.value or "steps ·" in flow._html.value
         assert "1 steps" not in flow._html.value
     finally:
         table.close()
         flow.close()
+
+
+def test_the_dashboard_shows_a_call_as_a_learner_thinks_of_it(lab):
+    """One row per call (a Local pair's ;1 and ;2 as one), its own caller's name after a bridge (not the party it
+    is connected to), the bridge by the name the code gave it, the kit's own channels and bridges out of sight
+    unless asked, and a run of ChannelVarset events as one line with a count."""
+    import uuid
+
+    ari = lab.ari
+    dash = Dashboard(ari)
+    tag = uuid.uuid4().hex[:8]
+    snoop_id, kit_bridge = f"kit-snoop-{tag}", f"kit-bridge-{tag}"
+    room = None
+    try:
+        ada_1, ada = lab.call(caller_id='"Ada Lopez" <5556001>', duration=30)
+        ben_1, ben = lab.call(caller_id='"Ben Okafor" <5556002>', duration=30)
+        room = ari.bridges.create(type="mixing", name=f"room-{tag}")
+        room.add_channel(channel=[ada, ben])
+        for ch in (ada, ben):
+            ch.wait_for("ChannelEnteredBridge", timeout=5)
+        ari.request("POST", f"/channels/{ada.id}/snoop", spy="in", app=ari.app, snoopId=snoop_id)
+        ari.wait_for("StasisStart", timeout=5, where=lambda e: e.channel.id == snoop_id)
+        ari.request("POST", f"/bridges/{kit_bridge}", type="holding")
+        for i in range(5):
+            ada.set_channel_var(variable=f"VK_NOISE_{i}", value="x" * 80)
+        ada.wait_for("ChannelVarset", timeout=5, where=lambda e: e.raw.get("variable") == "VK_NOISE_4")
+        dash.model.poll()                     # the ;1 halves (in the dialplan: no events for the app) as they are now
+        for part in dash.parts:
+            part.flush()
+        halves = {ada.id, ada_1.id, ben.id, ben_1.id}
+        rows = [r for r in dash.channels.snapshot() if r["id"] in halves | {snoop_id}]
+        assert [(r["id"], r["caller"]) for r in rows] == [(ben.id, "Ben Okafor <5556002>"), (ada.id, "Ada Lopez <5556001>")]
+        assert rows[1]["other"][0]["id"] == ada_1.id and rows[1]["where"] == f"room-{tag} (mixing)"
+        assert f"room-{tag} (mixing)" in dash.channels._html.value and snoop_id not in dash.channels._html.value
+        assert "kit channel" in dash.channels._html.value                 # "... · 1 kit channel hidden"
+        bridges = {b["id"]: b for b in dash.bridges.snapshot()}
+        assert room.id in bridges and kit_bridge not in bridges
+        assert {m["caller"] for m in bridges[room.id]["channels"]} == {"Ada Lopez <5556001>", "Ben Okafor <5556002>"}
+        varsets = [line for line in dash.events.lines() if line["type"] == "ChannelVarset"]
+        assert varsets and varsets[0]["count"] >= 5 and "VK_NOISE_0" in varsets[0]["detail"]
+        assert sum("VK_NOISE" in r["detail"] for r in dash.events.snapshot()) == 5      # each one still there as data
+        assert [c for c in dash.control.snapshot()["channels"] if c.startswith("kit-")] == []
+
+        # On demand: both halves (the ;1 named by its own call's caller, whatever Asterisk now says it is
+        # connected to), and the kit's own channels and bridges.
+        dash.channels.legs = True
+        dash.channels.kit = True
+        for part in dash.parts:
+            part.flush()
+        rows = {r["id"]: r for r in dash.channels.snapshot() if r["id"] in halves | {snoop_id}}
+        assert set(rows) == halves | {snoop_id}
+        assert rows[ada_1.id]["caller"] == "Ada Lopez <5556001>" and rows[ben_1.id]["caller"] == "Ben Okafor <5556002>"
+        assert rows[snoop_id]["kit"] and kit_bridge in {b["id"] for b in dash.bridges.snapshot()}
+    finally:
+        dash.close()
+        with contextlib.suppress(vk.ARIError):
+            ari.request("DELETE", f"/channels/{snoop_id}")
+        with contextlib.suppress(vk.ARIError):
+            ari.request("DELETE", f"/bridges/{kit_bridge}")
+        if room is not None:
+            with contextlib.suppress(vk.ARIError):
+                room.destroy()

@@ -19,6 +19,8 @@ import traitlets
 
 from ..errors import Error
 from .base import LiveWidget, failure, readable_error, set_options
+from .calls import is_kit
+from .focus import FocusReturn
 from .model import LiveModel
 from .style import CSS, badge, esc, mid, short
 
@@ -96,7 +98,7 @@ class CallControl(LiveWidget):
             W.HBox([self.sound, self.buttons["play"]], layout=W.Layout(width="100%")),
             W.HBox([self.bridge_picker, self.buttons["move"]], layout=W.Layout(width="100%")),
             W.HBox([W.HTML('<div class="vk-card vk-muted" style="width:70px;padding-top:6px">Keypad</div>'), pad]),
-            self.message,
+            self.message, FocusReturn(),
         ]
         super().__init__(ari, model=model, name="control", children=rows,
                          layout=W.Layout(border="1px solid #e5e7eb", padding="8px"))
@@ -227,7 +229,10 @@ class CallControl(LiveWidget):
             moved.append(target)
 
         msg = self._act("Move to bridge", move, "Moved into the bridge.")
-        return self._say(f"Moved into bridge {moved[0][:8]}.") if moved else msg
+        if not moved:
+            return msg
+        name = next((b["name"] for b in self.model.bridges() if b["id"] == moved[0] and b["name"]), "")
+        return self._say(f"Moved into bridge {name or moved[0][:8]}.")
 
     def _load_sounds(self, sounds: list[str] | None) -> None:
         if sounds is None:
@@ -319,16 +324,19 @@ class CallControl(LiveWidget):
     def render(self) -> bool:
         shown = self._shown()
         cid, channels = shown["cid"], shown["channels"]
-        mine = [c for c in reversed(channels) if c["in_app"]] + [c for c in reversed(channels) if not c["in_app"]]
+        # the learner's calls: the kit's own channels (media, snoop, the Phone's half) are not offered
+        theirs = [c for c in reversed(channels) if not is_kit(c) or c["id"] == cid]
+        mine = [c for c in theirs if c["in_app"]] + [c for c in theirs if not c["in_app"]]
         opts = [("Follow the newest call", FOLLOW)] + [
-            (f'{short(c["name"], 30)} · {"Hanging up" if c["hanging_up"] else c["state"]}'
-             f'{"" if c["in_app"] else " · dialplan"}', c["id"]) for c in mine]
+            (f'{short(c["caller"] if c["in_app"] and c["caller"] else c["name"], 30)} · '
+             f'{"Hanging up" if c["hanging_up"] else c["state"]}{"" if c["in_app"] else " · dialplan"}', c["id"])
+            for c in mine]
         if self._pinned and all(v != self._pinned for _, v in opts):
             name = (self.model.ended(self._pinned) or {}).get("name") or self._pinned
             opts.append((f"{short(name, 30)} · gone", self._pinned))
         bopts = [("New mixing bridge", NEW_BRIDGE)] + [
             (f'{short(b["name"] or b["id"][:8], 20)} · {b["type"]} · {len(b["channels"])} in it', b["id"])
-            for b in self.model.bridges()]
+            for b in self.model.bridges() if not is_kit(b)]
         note = shown["note"]
         if note["text"]:
             cls = "vk-msg-err" if note["error"] else "vk-msg-ok"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 import ipywidgets as W
 
@@ -12,10 +12,12 @@ from .bridges import BridgesView
 from .callflow import CallFlow
 from .channels import ChannelsTable
 from .control import CallControl
-from .eventlog import EventLog
+from .calls import calls, is_kit
+from .eventlog import NOISY, EventLog
+from .focus import FocusReturn
 from .listen import Listen
 from .model import LiveModel
-from .style import CSS, esc
+from .style import CSS, esc, plural
 from .wireview import Wire
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,16 +25,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class Dashboard(LiveWidget):
-    """Everything at once, sharing one model: the control and the call flow follow the same channel."""
+    """Everything at once, sharing one model: the control and the call flow follow the same channel.
 
-    def __init__(self, ari: "ARIClient", *, poll: float | None = 2.0) -> None:
+    One row per call (``legs=True``: each half of a Local call), the kit's own channels and bridges
+    left out (``kit=True`` shows them), noisy event types folded in the event log (``fold``).
+    """
+
+    def __init__(self, ari: "ARIClient", *, poll: float | None = 2.0, legs: bool = False, kit: bool = False,
+                 fold: Iterable[str] = NOISY) -> None:
         model = LiveModel(ari, poll=poll)
         self.header = W.HTML()
         self.header.add_class("vk-header")
-        self.channels = ChannelsTable(ari, model=model)
-        self.bridges = BridgesView(ari, model=model)
+        self.channels = ChannelsTable(ari, model=model, legs=legs, kit=kit)
+        self.bridges = BridgesView(ari, model=model, kit=kit)
+        self.channels.kit_button.observe(lambda c: setattr(self.bridges, "kit", c["new"]) or self.bridges.mark(), "value")
         self.control = CallControl(ari, model=model)
-        self.events = EventLog(ari)
+        self.events = EventLog(ari, fold=fold)
         self.callflow = CallFlow(ari)
         #: Every request and event as ARI carries it (a panel under the events, closed until opened).
         self.wire = Wire(ari)
@@ -50,7 +58,7 @@ class Dashboard(LiveWidget):
         right = W.VBox([self.control, W.HBox([self.listen_button]), self.listen_slot, self.events, self.wire_panel],
                        layout=W.Layout(flex="1 1 0", min_width="0", margin="0 0 0 12px"))
         super().__init__(ari, model=model, name="dashboard", tick=1.0,
-                         children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%"))],
+                         children=[self.header, W.HBox([left, right], layout=W.Layout(width="100%")), FocusReturn()],
                          layout=W.Layout(width="100%", padding="6px"))
         self._own_model = True
         self.add_class("vk-dashboard")
@@ -82,6 +90,21 @@ class Dashboard(LiveWidget):
             self.listen_button.description = "Stop listening"
             return self.listen
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        """The live widget for Jupyter, with a still of it (text/html) for views where no widget runs."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and not self.closed:
+            data["text/html"] = self.still()
+        return data
+
+    def still(self) -> str:
+        """The Dashboard as static HTML: what it shows now, and a line saying it is live in JupyterLab."""
+        note = ('<p style="font:13px system-ui,sans-serif;color:#475569;margin:4px 0">'
+                f'The live Dashboard of app <b>{esc(self.ari.app)}</b> shows here when this notebook runs in '
+                'JupyterLab: calls, bridges, Call control, the call flow and the events, updating by themselves. '
+                'Below, what it showed when it was displayed.</p>')
+        return note + self.channels._html.value + self.bridges._html.value
+
     @property
     def parts(self) -> list[LiveWidget]:
         """The widgets on the dashboard."""
@@ -98,16 +121,16 @@ class Dashboard(LiveWidget):
     def render(self) -> bool:
         up = self.ari.connected
         dot = "#16a34a" if up else "#dc2626"
-        chans = self.model.channels()
+        shown, _hidden = calls(self.model.channels(), self.model.bridges(), kit=self.channels.kit)
+        bridges = [b for b in self.model.bridges() if self.channels.kit or not is_kit(b)]
         value = (CSS + '<div class="vk-card" style="display:flex;align-items:center;gap:14px;padding:6px 10px;'
                  'margin-bottom:8px;background:#0f172a;color:#e2e8f0;border-radius:6px">'
                  '<span style="font-weight:700;font-size:14px;color:#fff">VICIfast · ARI live</span>'
                  f'<span>app <b class="vk-mono" style="color:#fff">{esc(self.ari.app)}</b></span>'
                  f'<span><span style="color:{dot}">●</span> {"connected" if up else "reconnecting…"} to '
                  f'<span class="vk-mono">{esc(self.ari.url)}</span></span>'
-                 f'<span style="margin-left:auto">{len(chans)} channel{"" if len(chans) == 1 else "s"} · '
-                 f'{sum(c["in_app"] for c in chans)} in the app · {len(self.model.bridges())} '
-                 f'bridge{"" if len(self.model.bridges()) == 1 else "s"} · '
+                 f'<span style="margin-left:auto">{plural(len(shown), "call")} · '
+                 f'{sum(c["in_app"] for c in shown)} in the app · {plural(len(bridges), "bridge")} · '
                  f'{time.strftime("%H:%M:%S")}</span></div>')
         return show_html(self.header, value)
 

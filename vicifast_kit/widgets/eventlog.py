@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 import ipywidgets as W
 
 from .base import LiveWidget, set_options, show_html
+from .focus import FocusReturn
 from .model import LiveModel, describe, parse_time
 from .style import CSS, clock, colgroup, esc, mid, short
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..events import Event
 
 ALL = "__all__"
+#: Event types folded by default: runs of them show as one line with a count (choose the type in the
+#: filter to see each one). ChannelVarset comes by the dozen with each call (the dialplan's Set()s).
+NOISY = ("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId")
 TYPE_COLOURS = {"StasisStart": "#15803d", "StasisEnd": "#b91c1c", "ChannelDestroyed": "#b91c1c",
                 "ChannelHangupRequest": "#b91c1c", "ChannelDtmfReceived": "#7c3aed",
                 "ChannelStateChange": "#b45309", "ChannelEnteredBridge": "#0e7490", "ChannelLeftBridge": "#0e7490"}
@@ -36,13 +40,45 @@ def _subject(raw: dict) -> tuple[str, str]:
     return "", ""
 
 
+def fold(rows: list[dict], noisy: Iterable[str]) -> list[dict]:
+    """Display lines from events (any order): each run of consecutive `noisy` events of one type becomes one
+    line with ``count`` (how many) and, as detail, what they were about; other events stay lines of their own."""
+    noisy = set(noisy)
+    lines: list[dict] = []
+    for r in rows:
+        last = lines[-1] if lines else None
+        if r["type"] in noisy and last is not None and last["type"] == r["type"] and last["count"]:
+            last["count"] += 1
+            last["items"].append(r["detail"])
+            if r["id"] != last["id"]:
+                last["subjects"].add(r["subject"])
+            continue
+        line = dict(r, count=1 if r["type"] in noisy else 0, items=[r["detail"]], subjects={r["subject"]})
+        lines.append(line)
+    for line in lines:
+        if line["count"] > 1:
+            names = [i.split("=", 1)[0] for i in line["items"]] if line["type"] == "ChannelVarset" else line["items"]
+            line["detail"] = f"{line['count']} events: " + ", ".join(dict.fromkeys(n for n in names if n))
+            if len(line["subjects"]) > 1:
+                line["subject"] = f"{len(line['subjects'])} channels"
+        del line["items"], line["subjects"]
+    return lines
+
+
 class EventLog(LiveWidget):
-    """The client's events, newest first: filter by type and channel, pause, clear; keeps the last `size`."""
+    """The client's events, newest first: filter by type and channel, pause, clear; keeps the last `size`.
+
+    Runs of noisy event types (`fold`, by default ChannelVarset and a few others that come by the dozen)
+    show as one line with a count; choosing the type in the filter shows each one (fold=() never folds).
+    """
 
     uses_model = False
 
     def __init__(self, ari: "ARIClient", types: Iterable[str] | str | None = None, *,
-                 model: LiveModel | None = None, size: int = 1000, show: int = 80) -> None:
+                 model: LiveModel | None = None, size: int = 1000, show: int = 80,
+                 fold: Iterable[str] = NOISY) -> None:
+        #: The event types whose runs show as one line.
+        self.fold = tuple(fold)
         self._rows: collections.deque = collections.deque(maxlen=size)
         self._lock = threading.Lock()
         self._frozen: list[dict] | None = None
@@ -60,7 +96,7 @@ class EventLog(LiveWidget):
         super().__init__(ari, model=None, name="eventlog",
                          children=[W.HBox([self.type_filter, self.channel_filter, self.pause, self.clear_button],
                                           layout=W.Layout(width="100%")),
-                                   self._html])
+                                   self._html, FocusReturn()])
         self.add_class("vk-eventlog")
         for w in (self.type_filter, self.channel_filter):
             w.observe(lambda _c: self.mark(), "value")
@@ -102,6 +138,13 @@ class EventLog(LiveWidget):
         t, c = self.type_filter.value, self.channel_filter.value
         return [r for r in rows if (t == ALL or r["type"] == t) and (c == ALL or r["id"] == c)]
 
+    def lines(self) -> list[dict]:
+        """The lines shown, newest first: snapshot()'s events with each run of a folded type as one line
+        (``count``: how many events it stands for; 0 for a type never folded)."""
+        rows = self.snapshot()
+        chosen = self.type_filter.value != ALL
+        return fold(rows[::-1], () if chosen else self.fold)[:self.show]
+
     def render(self) -> bool:
         with self._lock:
             everything = list(self._rows)
@@ -114,12 +157,16 @@ class EventLog(LiveWidget):
         if self.channel_filter.value != ALL:
             subjects.setdefault(self.channel_filter.value, self.channel_filter.value)
         rows = self.snapshot()
-        shown = rows[-self.show:][::-1]
+        shown = self.lines()
         trs = "".join(
             f'<tr><td class="vk-mono vk-muted vk-time" title="{clock(r["time"])}">'
             f'{clock(r["time"])[:8]}<span class="vk-ms">{clock(r["time"])[8:]}</span></td>'
-            f'<td class="vk-wrap"><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{_breakable(r["type"])}</b></td>'
-            f'<td class="vk-mono vk-about">{mid(r["subject"])}</td><td class="vk-wrap">{esc(r["detail"])}</td></tr>'
+            f'<td class="vk-wrap"><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{_breakable(r["type"])}</b>'
+            + (f' <span class="vk-tag" title="{r["count"]} events of this type in a row, folded: choose the type '
+               f'in the filter to see each">×{r["count"]}</span>' if r["count"] > 1 else "") + '</td>'
+            f'<td class="vk-mono vk-about">{mid(r["subject"])}</td>'
+            + (f'<td class="vk-muted" title="{esc(r["detail"])}">{esc(r["detail"])}</td></tr>' if r["count"]
+               else f'<td class="vk-wrap">{esc(r["detail"])}</td></tr>')
             for r in shown)
         status = f"{len(rows)} shown of {self.received} received"
         if self.pause.value:

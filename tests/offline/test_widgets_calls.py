@@ -1,0 +1,77 @@
+"""The Dashboard's reading of calls and events, offline: one row per call, the kit's own out of sight, bridges by
+name, the other caller's name never on a call's row, noisy events folded into one line."""
+
+from __future__ import annotations
+
+from vicifast_kit.widgets.calls import bridge_label, calls, pair_key
+from vicifast_kit.widgets.eventlog import NOISY, fold
+
+
+def chan(ident, name, *, caller="", in_app=False, bridge=None, app="", created=1.0, state="Up", **extra):
+    return dict({"id": ident, "name": name, "caller": caller, "state": state, "created": created, "app": app,
+                 "in_app": in_app, "bridge": bridge, "last_event": "", "held": False, "hanging_up": False}, **extra)
+
+
+ADA_1 = chan("a1", "Local/5556001@inbound-0000027b;1", caller="Ben Okafor <5556002>", app="AppDial2 (sim-caller)")
+ADA_2 = chan("a2", "Local/5556001@inbound-0000027b;2", caller="Ada Lopez <5556001>", in_app=True, app="watching",
+             bridge="b1", created=1.1)
+BEN_1 = chan("b1x", "Local/5556002@inbound-0000027c;1", caller="Ada Lopez <5556001>", created=2.0)
+BEN_2 = chan("b2", "Local/5556002@inbound-0000027c;2", caller="Ben Okafor <5556002>", in_app=True, bridge="b1",
+             created=2.1)
+SNOOP = chan("kit-snoop-1234", "Snoop/a2-00000001", created=3.0)
+MEDIA = chan("kit-media-5678", "WebSocket/connection/0x1", created=3.5, bridge="kit-bridge-9")
+ROOM = {"id": "b1", "name": "watch-room", "type": "mixing", "channels": ["a2", "b2"]}
+KIT_BRIDGE = {"id": "kit-bridge-9", "name": "kit phone", "type": "mixing", "channels": ["kit-media-5678"]}
+EVERYTHING = [ADA_1, ADA_2, BEN_1, BEN_2, SNOOP, MEDIA]
+
+
+def test_a_local_pair_is_one_call_named_by_its_half_in_the_app_with_its_own_caller():
+    rows, hidden = calls(EVERYTHING, [ROOM, KIT_BRIDGE])
+    assert [r["id"] for r in rows] == ["b2", "a2"]                # newest first, one row per call
+    assert [r["caller"] for r in rows] == ["Ben Okafor <5556002>", "Ada Lopez <5556001>"]
+    assert rows[1]["other"] == [{"id": "a1", "name": ADA_1["name"], "state": "Up", "where": "AppDial2 (sim-caller)"}]
+    assert rows[1]["where"] == "watch-room (mixing)" and rows[1]["created"] == 1.0
+    assert hidden == 2                                           # the snoop and the media channel
+
+
+def test_both_halves_and_the_kits_own_on_demand():
+    rows, hidden = calls(EVERYTHING, [ROOM, KIT_BRIDGE], legs=True, kit=True)
+    assert len(rows) == 6 and hidden == 0
+    one = next(r for r in rows if r["id"] == "a1")
+    assert one["caller"] == "Ada Lopez <5556001>"                # not "Ben Okafor": the caller of its call
+    media = next(r for r in rows if r["id"] == "kit-media-5678")
+    assert media["kit"] and media["where"] == "kit phone (mixing)"
+
+
+def test_a_call_with_one_half_of_the_kits_shows_its_other_half():
+    phone_1 = chan("kit-phone-abc", "Local/9000@inbound-00000300;1", in_app=True, app="watching")
+    phone_2 = chan("p2", "Local/9000@inbound-00000300;2", caller="Learner <5550100>", app="Echo (inbound)")
+    rows, hidden = calls([phone_1, phone_2], [])
+    assert [r["id"] for r in rows] == ["p2"] and rows[0]["where"] == "Echo (inbound)" and hidden == 1
+
+
+def test_bridges_by_name_before_id_and_pairs_by_name():
+    assert bridge_label({"id": "2cd802c8-b8e6", "name": "watch-room", "type": "mixing"}) == "watch-room (mixing)"
+    assert bridge_label({"id": "2cd802c8-b8e6", "name": "", "type": "holding"}) == "bridge 2cd802c8 (holding)"
+    assert bridge_label(None, "2cd802c8-b8e6") == "bridge 2cd802c8"
+    assert pair_key("Local/5551000@inbound-0000027b;2") == pair_key("Local/5551000@inbound-0000027b;1")
+    assert pair_key("PJSIP/6001-00000001") is None
+
+
+def event(seq, type, detail, ident="a2", subject="Local/5556001@inbound-0000027b;2"):
+    return {"seq": seq, "time": float(seq), "type": type, "id": ident, "subject": subject, "detail": detail}
+
+
+def test_a_run_of_noisy_events_is_one_line_with_a_count():
+    rows = [event(1, "StasisStart", "entered app watching"),
+            *[event(2 + i, "ChannelVarset", f"VAR{i}={'x' * 200}") for i in range(6)],
+            event(9, "ChannelVarset", "VAR0=again"),
+            event(10, "ChannelStateChange", "state Up"),
+            event(11, "ChannelVarset", "BRIDGEPEER=b2", ident="b2", subject="Local/5556002@inbound-0000027c;2")]
+    lines = fold(rows, NOISY)
+    assert [(line["type"], line["count"]) for line in lines] == [
+        ("StasisStart", 0), ("ChannelVarset", 7), ("ChannelStateChange", 0), ("ChannelVarset", 1)]
+    assert lines[1]["detail"] == "7 events: VAR0, VAR1, VAR2, VAR3, VAR4, VAR5"      # names, not 200-char values
+    assert fold(rows, ()) == [dict(r, count=0) for r in rows]                         # nothing folded when asked
+    two = fold([event(1, "ChannelVarset", "A=1"), event(2, "ChannelVarset", "B=2", ident="b2", subject="x")], NOISY)
+    assert len(two) == 1 and two[0]["subject"] == "2 channels"

@@ -1,0 +1,20 @@
+// Gives the keyboard back to the notebook after a click on one of the kit's widget buttons: a clicked
+// button keeps the focus, and JupyterLab's Shift+Enter then reaches the button, not the notebook (the
+// learner had to click back into a cell). Installed once per page, by any of the kit's widgets.
+function installFocusReturn() {
+  if (window.__vicifastFocusReturn) return;
+  window.__vicifastFocusReturn = true;
+  const back = (target) => {
+    const notebook = target.closest && target.closest(".jp-Notebook");
+    if (notebook && document.activeElement === target) notebook.focus({ preventScroll: true });
+  };
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest && e.target.closest("button");
+    if (!button || !button.closest(".vk-widget, .vk-audio")) return;
+    setTimeout(() => back(button), 0);          // after the button's own handlers
+  }, true);
+  document.addEventListener("change", (e) => {  // a choice made in one of the kit's dropdowns
+    const t = e.target;
+    if (t && t.tagName === "SELECT" && t.closest(".vk-widget")) setTimeout(() => back(t), 0);
+  }, true);
+}
