@@ -2,6 +2,7 @@
 # the lab's Asterisk image (Dockerfile): Debian sid's Python, the kit and its pinned requirements
 # in a virtualenv, /opt/venv. Build context: the repository's top folder.
 # espeak-ng: the voice of notebook 09's bot, which speaks from the notebook's own process.
+# curl: notebook 00 sends its first ARI requests by hand, with curl, before the kit does.
 
 FROM debian:sid-slim
 ARG DEBIAN_MIRROR=
@@ -10,7 +11,7 @@ RUN if [ -n "$DEBIAN_MIRROR" ]; then \
         sed -i "s|^URIs: .*|URIs: $DEBIAN_MIRROR|" /etc/apt/sources.list.d/debian.sources; \
     fi \
  && apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini espeak-ng \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini espeak-ng curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --shell /bin/bash jovyan
 # The pinned requirements first, then the kit installed editable (so it finds the lab's settings in
