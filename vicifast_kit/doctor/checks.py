@@ -255,7 +255,7 @@ def check_session_limit(obs: Observations) -> Iterator[Finding | NotChecked]:
                   f"Asterisk's HTTP server takes at most {limit} connections: a burst of calls from a script, or "
                   "idle connections from anyone who reaches the port, shut ARI's own clients out",
                   f"http.conf [general] (AMI GetConfig): {said}",
-                  "http.conf [general]: sessionlimit = 1000 (the lab's; measured in the README's Bursts)")
+                  "http.conf [general]: sessionlimit = 1000 (the lab's; measured in docs/benchmarks.md, Bursts)")
 
 
 def check_ami_exposure(obs: Observations) -> Iterator[Finding | NotChecked]:

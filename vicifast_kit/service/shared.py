@@ -1,6 +1,6 @@
 """Several instances of one vk.App sharing the calls through Asterisk alone: StasisBroadcast claims, peers' pings, takeover.
 
-How it works (measured in the lab, Asterisk 22.10.1; README "Several instances"):
+How it works (measured in the lab, Asterisk 22.10.1; docs/service.md, "Several instances"):
 
 * Each instance registers its own ARI application, ``NAME-INSTANCE`` (``ivr-a``, ``ivr-b``). The lab's
   context ``service-shared`` runs ``StasisBroadcast(timeout,^NAME-,service:NUMBER)``: Asterisk sends a
