@@ -341,11 +341,17 @@ class Pace:
             terminalreporter.write_line(table([result]))
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if "Cell outputs differ" in line or "Error" in line or "Timeout" in line:
-            return line.strip()[:200]
-    return text.strip().splitlines()[-1][:200] if text.strip() else ""
+    """The line of a failure that says what went wrong: outputs that differ, or the exception raised."""
+    lines = [line.strip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    for line in lines:
+        if "Cell outputs differ" in line:
+            return line[:200]
+    found = [line for line in lines if re.match(r"(E\s+)?[\w.]*(Error|Exception|Timeout|Exit)\b.*:", line)]
+    return (found[-1] if found else lines[-1] if lines else "")[:200]
 
 
 # -- the driver -----------------------------------------------------------------------------------------------------
@@ -360,6 +366,9 @@ def table(results: list[Result]) -> str:
             differed += "; errors in " + ", ".join(str(c.cell) for c in r.errors)
         lines.append(f"{r.notebook[:40]:40} {r.cells:>5} {r.execution:>6.0f} {r.reading:>7.0f} {r.exercise:>7.0f} "
                      f"{r.total / 60:>6.1f} m {r.slept:>8.0f}  {differed}")
+    for r in results:
+        for c in r.differed + r.errors:
+            lines.append(f"  {r.notebook[:2]} cell {c.cell} (code cell {c.code_cell}): {c.message}")
     if results:
         r = results[0]
         lines.append(f"Reading at {r.wpm:g} words a minute (outputs included, audio for its length); slept "
@@ -476,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.name[:40]:40} cells {p.cells:>3}  reading {p.reading / 60:5.1f} min  exercise "
                   f"{p.exercise / 60:4.1f} min  would sleep {slept / 60:4.1f} min")
         return 0
+    changed = [p.name for p in notebooks if subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(p)], cwd=REPO).returncode]
+    if changed:
+        print("Not as committed (their working copies are timed): " + ", ".join(changed), flush=True)
     started = time.monotonic()
     results = run(notebooks, args)
     print()
