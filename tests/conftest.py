@@ -40,7 +40,7 @@ MARKERS = {
 SHARED = {
     "push-port-8790": ("tests/test_push.py", "notebooks/10_asterisk_pushes_to_you.ipynb"),   # the push server's port
     "phone-6001": ("tests/test_lab.py", "notebooks/00_setup_and_first_contact.ipynb"),      # registers / shows 6001
-    # the same notebook run twice (nbval, and paced): each run's Lesson tidies the app's older kit objects
+    # one notebook run twice (nbval, and paced) shares its ARI app: a second websocket takes the first's events
     "notebook-08": ("notebooks/08_hearing_and_speaking.ipynb", "tests/test_notebook_pace.py"),
 }
 #: Which files start first in parallel: the longest (a worker left alone at the end is time lost).
