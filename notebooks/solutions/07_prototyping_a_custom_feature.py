@@ -10,9 +10,9 @@ def after_hours(call):
     prompts = call.play(media=[*CLOSED, OFFER])
     key = call.collect_digits(max_digits=1, timeout=12)   # the prompts last about 5 s: a key any time, or 7 s after
     try:
-        prompts.stop()                          # a key stops the prompts at once (barge-in)...
+        prompts.stop()                          # a key stops the prompts at once (barge-in),
     except vk.NotFound:
-        pass                                    # ...unless they had ended
+        pass                                    # unless they had ended
     if key == "5":
         return take_message(call)
     finished(call.play(media=GOODBYE))          # a wrong key, or none: the office is closed
