@@ -19,7 +19,7 @@ import vicifast_kit as vk
 from vicifast_kit.lab.simulate import simulate_caller
 
 from browser_helpers import ROOT, jupyterlab, notebook, requires_chromium  # noqa: F401
-from browser_helpers import (chromium_page, dismiss_news, end_calls, open_and_run, our_half, wait_for_app,
+from browser_helpers import (ARGS, chromium_page, dismiss_news, end_calls, open_and_run, our_half, wait_for_app,
                              wait_for_clock_tick)
 from client_helpers import cleanup, unique_app, wait_until
 
@@ -27,6 +27,7 @@ from client_helpers import cleanup, unique_app, wait_until
 # so a test run leaves the work tree as it found it.
 SCREENSHOT = ROOT / "docs" / "dashboard.png"
 pytestmark = requires_chromium
+ACTIVE = "() => [document.activeElement.className, (document.querySelector('.jp-Cell.jp-mod-active .jp-InputArea-editor') || {}).innerText]"
 ROW_IS_UP = ("id => { const r = document.querySelector(`tr[data-channel='${id}']`); "
              "return r && r.innerText.includes('Up'); }")
 
@@ -124,5 +125,58 @@ def test_the_dashboard_keeps_updating_while_a_cell_waits_for_a_call(jupyterlab):
             row.wait_for(state="detached", timeout=10_000)
     finally:
         end_calls(ari, callers)
+        cleanup(ari)
+        ari.close()
+
+
+def test_after_a_widget_button_shift_enter_runs_the_next_cell_and_a_joining_phone_shows_its_bridge(jupyterlab):
+    """A learner presses a button in a widget, then Shift+Enter: the next cell runs (the click gave the keyboard
+    back to the notebook; it used to stay on the button, and Shift+Enter did nothing). A Phone that joins a bridge
+    shows what it joins (the bridge's name, in full) and no number to dial."""
+    base, token, tmp = jupyterlab
+    app, tag = unique_app("focus"), os.urandom(4).hex()
+    room_name = f"a-room-with-a-long-name-{tag}"
+    cells = [f"import vicifast_kit as vk\nfrom vicifast_kit.widgets import Phone\nari = vk.connect(app={app!r})\n"
+             f"room = ari.bridges.create(type='mixing', name={room_name!r})\ndash = ari.dashboard()\ndash",
+             "phone = Phone(ari, join=room)\nphone",
+             "print('cell' + 'three')",
+             "print('cell' + 'four')"]
+    (tmp / "focus.ipynb").write_text(json.dumps(notebook(cells)))
+    ari = vk.connect(app=unique_app("focus-test"))        # the test's own client (removes the bridge after)
+    media = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+             "--autoplay-policy=no-user-gesture-required"]
+    try:
+        with chromium_page(tmp, {"width": 1280, "height": 1400}, args=ARGS + media) as page:
+            phone = page.locator(".vk-phone")
+            open_and_run(page, base, token, "focus.ipynb", 2, phone, hide_files=True)
+            outputs = page.locator(".jp-OutputArea-output")
+            dismiss_news(page)
+            # The Phone says what it joins, in full, and has no number field.
+            joins = phone.locator(".vk-phone-joins")
+            assert room_name in joins.inner_text() and phone.locator(".vk-phone-number").count() == 0
+            title = phone.locator(".vk-audio-title")
+            assert room_name in title.inner_text()
+            assert title.evaluate("t => t.scrollWidth <= t.clientWidth + 1 && t.scrollHeight <= t.clientHeight + 1")
+            assert phone.locator("button", has_text="Join").count() == 1
+            # Where a learner is after running two cells: the third cell, in command mode (a JupyterLab toast
+            # may have taken the focus meanwhile: a click on the cell's prompt puts it back, as a learner would).
+            page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-InputPrompt").click()
+            assert page.evaluate(ACTIVE)[1] == cells[2]
+            # A button of the Dashboard, then Shift+Enter: the third cell runs.
+            page.locator(".vk-dashboard .vk-eventlog button", has_text="Pause").click()
+            page.keyboard.press("Shift+Enter")
+            outputs.filter(has_text="cellthree").wait_for(timeout=10_000)
+            # The Phone's Join (an anywidget button), then Shift+Enter: the fourth cell runs.
+            phone.locator("button", has_text="Join").click()
+            phone.locator(".vk-audio-state", has_text="live").wait_for(timeout=15_000)
+            assert page.evaluate(ACTIVE)[1] == cells[3]            # (the Join did not make the Phone's cell active)
+            page.keyboard.press("Shift+Enter")
+            outputs.filter(has_text="cellfour").wait_for(timeout=10_000)
+            assert outputs.filter(has_text="cellthree").count() == 1      # nothing ran twice
+    finally:
+        for bridge in ari.bridges.list():
+            if bridge.raw.get("name") == room_name:
+                with contextlib.suppress(vk.ARIError):
+                    bridge.destroy()
         cleanup(ari)
         ari.close()

@@ -135,6 +135,7 @@ function loadCapture(c) {
 }
 
 function render({ model, el: root }) {
+  installFocusReturn();                 // (focus.js, put before this module by audiowidget.py)
   const kind = model.get("kind");
   const box = el("div", `vk-audio vk-${kind}`);
   root.appendChild(box);
@@ -264,9 +265,16 @@ function render({ model, el: root }) {
     number.value = model.get("number"); number.placeholder = "number"; number.title = "Number to call";
     const callerId = el("input", "vk-phone-callerid");
     callerId.value = model.get("caller_id"); callerId.title = "Your caller id";
-    const call = el("button", "vk-phone-call", "Call");
-    const hang = el("button", "vk-phone-hangup", "Hang up");
-    dial.append(number, call, hang);
+    const joins = model.get("joins");      // a phone that joins a bridge has no number to dial
+    const call = el("button", "vk-phone-call", joins ? "Join" : "Call");
+    const hang = el("button", "vk-phone-hangup", joins ? "Leave" : "Hang up");
+    if (joins) {
+      const what = el("span", "vk-phone-joins", `Joins ${joins}`);
+      what.title = `This phone joins ${joins}: you are one more person in it`;
+      dial.append(what, call, hang);
+    } else {
+      dial.append(number, call, hang);
+    }
     const pad = el("div", "vk-phone-keypad");
     for (const key of "123456789*0#") {
       const b = el("button", "vk-phone-key", key);
@@ -274,8 +282,10 @@ function render({ model, el: root }) {
       pad.appendChild(b);
     }
     box.insertBefore(dial, meter);
-    box.append(pad, el("div", "vk-phone-callerid-row"));
-    box.lastChild.append(el("span", "", "Caller id: "), callerId);
+    if (!joins) {                             // (in a bridge there is no call to send keys or a caller id to)
+      box.append(pad, el("div", "vk-phone-callerid-row"));
+      box.lastChild.append(el("span", "", "Caller id: "), callerId);
+    }
     number.onchange = () => { model.set("number", number.value); model.save_changes(); };
     callerId.onchange = () => { model.set("caller_id", callerId.value); model.save_changes(); };
 
@@ -389,6 +399,7 @@ function render({ model, el: root }) {
   function refresh() {
     const state = model.get("state");
     title.textContent = model.get("title");
+    title.title = model.get("title");
     badge.textContent = state;
     badge.dataset.state = state;
     status.textContent = model.get("status");

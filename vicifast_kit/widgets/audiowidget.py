@@ -80,7 +80,8 @@ def percentiles(values, *ps: float) -> list[float | None]:
 class AudioWidget(anywidget.AnyWidget):
     """Base of Listen and Phone: plays a media stream in the page; ``status``/``error`` say what happens."""
 
-    _esm = HERE / "audiowidget.js"
+    #: The page's module: audiowidget.js, with focus.js before it (a click on a button gives the keyboard back).
+    _esm = (HERE / "focus.js").read_text(encoding="utf-8") + (HERE / "audiowidget.js").read_text(encoding="utf-8")
     _css = HERE / "audiowidget.css"
 
     #: Send the audio from a thread of the widget's own as frames come (the Phone), or from a job on the
@@ -280,3 +281,22 @@ class AudioWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.title!r} {self.state}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget for Jupyter, with a line saying what it is (text/html) for views where no widget runs."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if isinstance(data, dict):
+            data["text/html"] = self.still()
+        elif isinstance(data, tuple) and data and isinstance(data[0], dict):
+            data[0]["text/html"] = self.still()
+        return data
+
+    def still(self) -> str:
+        """What the widget is, as static HTML (shown where no widget runs: GitHub, nbviewer)."""
+        import html
+        what = {"listen": "Here, in JupyterLab, you hear this call live, with a level meter, mute and volume.",
+                "phone": "Here, in JupyterLab, your browser is a phone: press the button, talk with your microphone, "
+                         "hear the call in your speaker."}.get(self.kind, "")
+        return ('<div style="font:13px system-ui,sans-serif;border:1px solid #d0d7de;border-radius:8px;'
+                'padding:8px 10px;max-width:420px">'
+                f'<b>{html.escape(self.title or self.kind)}</b><br><span style="color:#57606a">{what}</span></div>')

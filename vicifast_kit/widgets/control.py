@@ -307,7 +307,7 @@ class CallControl(LiveWidget):
                     f'<span class="vk-mono">({esc(cid)})</span>.</div>')
         if row is not None and not row["hanging_up"]:
             state = badge(row["state"])
-            detail = " · ".join(x for x in (row["caller"], row["last_event"]) if x)
+            detail = " · ".join(x for x in (row["name"] if row["caller"] else "", row["last_event"]) if x)
         else:
             state = badge("Hanging up" if row is not None else "Gone", "#b91c1c" if row is not None else "#6b7280")
             cause = known.get("cause")
@@ -317,7 +317,9 @@ class CallControl(LiveWidget):
         tags = "".join(f'<span class="vk-tag">{t}</span>' for t in shown["tags"])
         return (f'<div class="vk-card" style="padding:4px 0">'
                 f'<div style="display:flex;align-items:center;gap:4px;min-width:0">'
-                f'<div class="vk-mono" style="min-width:0;flex:0 1 auto">{mid(known["name"] or cid)}</div>'
+                + (f'<div style="min-width:0;flex:0 1 auto;font-weight:600" title="{esc(known["name"] or cid)}">'
+                   f'{esc(known["caller"])}</div>' if known.get("caller") else
+                   f'<div class="vk-mono" style="min-width:0;flex:0 1 auto">{mid(known["name"] or cid)}</div>') +
                 f'<span style="flex:0 0 auto">{state}{tags}</span></div>'
                 f'<div class="vk-muted">{esc(detail)}</div></div>')
 

@@ -60,9 +60,15 @@ def fold(rows: list[dict], noisy: Iterable[str]) -> list[dict]:
             names = [i.split("=", 1)[0] for i in line["items"]] if line["type"] == "ChannelVarset" else line["items"]
             line["detail"] = f"{line['count']} events: " + ", ".join(dict.fromkeys(n for n in names if n))
             if len(line["subjects"]) > 1:
-                line["subject"] = f"{len(line['subjects'])} channels"
+                line["subject"], line["who"] = f"{len(line['subjects'])} channels", ""
         del line["items"], line["subjects"]
     return lines
+
+
+def _who(raw: dict) -> str:
+    """Whom an event is about, as a learner names it: the channel's caller id name ("" when it has none)."""
+    ch = raw.get("channel") if isinstance(raw.get("channel"), dict) else {}
+    return ((ch.get("caller") or {}).get("name") or "").strip()
 
 
 class EventLog(LiveWidget):
@@ -109,7 +115,7 @@ class EventLog(LiveWidget):
         raw = ev.raw
         cid, name = _subject(raw)
         row = {"seq": ev.seq, "time": parse_time(raw.get("timestamp")), "type": ev.type,
-               "id": cid, "subject": name, "detail": describe(ev.type, raw)}
+               "id": cid, "subject": name, "who": _who(raw), "detail": describe(ev.type, raw, named=True)}
         with self._lock:
             self._rows.append(row)
             self.received += 1
@@ -164,7 +170,8 @@ class EventLog(LiveWidget):
             f'<td class="vk-wrap"><b style="color:{TYPE_COLOURS.get(r["type"], "#334155")}">{_breakable(r["type"])}</b>'
             + (f' <span class="vk-tag" title="{r["count"]} events of this type in a row, folded: choose the type '
                f'in the filter to see each">×{r["count"]}</span>' if r["count"] > 1 else "") + '</td>'
-            f'<td class="vk-mono vk-about">{mid(r["subject"])}</td>'
+            + (f'<td class="vk-about" title="{esc(r["subject"])}">{esc(r["who"])}</td>'
+               if r.get("who") else f'<td class="vk-mono vk-about">{mid(r["subject"])}</td>')
             + (f'<td class="vk-muted" title="{esc(r["detail"])}">{esc(r["detail"])}</td></tr>' if r["count"]
                else f'<td class="vk-wrap">{esc(r["detail"])}</td></tr>')
             for r in shown)

@@ -8,6 +8,13 @@ function installFocusReturn() {
     const notebook = target.closest && target.closest(".jp-Notebook");
     if (notebook && document.activeElement === target) notebook.focus({ preventScroll: true });
   };
+  // A press on one of our buttons does not take the focus (nor reach the notebook's own handlers): a focused
+  // button would make JupyterLab activate the widget's cell, and Shift+Enter would run that cell again instead
+  // of the one the learner was at. The button still gets its click.
+  const ours = (t) => t && t.closest && t.closest("button") && t.closest(".vk-widget, .vk-audio");
+  document.addEventListener("mousedown", (e) => {
+    if (ours(e.target) && e.button === 0) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
   document.addEventListener("click", (e) => {
     const button = e.target.closest && e.target.closest("button");
     if (!button || !button.closest(".vk-widget, .vk-audio")) return;

@@ -20,7 +20,9 @@ class Listen(AudioWidget):
         ch = channel if hasattr(channel, "listen") else ari.handle("Channel", str(channel))
         self.channel = ch
         name = ch.raw.get("name") or ch.id
-        self.title = f"Listening to {name}"
+        caller = ch.raw.get("caller") or {}
+        who = " ".join(x for x in (caller.get("name", ""), f"<{caller['number']}>" if caller.get("number") else "") if x)
+        self.title = f"Listening to {who} ({name})" if who else f"Listening to {name}"
         try:
             stream = ch.listen(format=format)
         except Error as e:              # gone, the lab down, no media: one line in the widget

@@ -65,8 +65,8 @@ def parse_time(text: Any) -> float:
     return parsed.timestamp() if parsed is not None else time.time()
 
 
-def describe(ev_type: str, raw: dict) -> str:
-    """A short human description of an event ("DTMF 5", "state Up", ...)."""
+def describe(ev_type: str, raw: dict, *, named: bool = False) -> str:
+    """A short human description of an event ("DTMF 5", "state Up", ...); named: a bridge by its name when it has one."""
     fn = CHANNEL_EVENTS_DETAIL.get(ev_type)
     if fn is not None:
         return fn(raw)
@@ -74,7 +74,8 @@ def describe(ev_type: str, raw: dict) -> str:
         return "state " + (raw.get("channel") or {}).get("state", "")
     if ev_type in ("ChannelEnteredBridge", "ChannelLeftBridge"):
         verb = "entered" if ev_type == "ChannelEnteredBridge" else "left"
-        return f"{verb} bridge {(raw.get('bridge') or {}).get('id', '')[:8]}"
+        bridge = raw.get("bridge") or {}
+        return f"{verb} bridge {(named and bridge.get('name')) or bridge.get('id', '')[:8]}"
     if ev_type in ("ChannelHold", "ChannelUnhold"):
         return "on hold" if ev_type == "ChannelHold" else "off hold"
     return ""
@@ -217,7 +218,8 @@ class LiveModel:
                 if isinstance(ch, dict) and "id" in ch and "name" in ch:
                     row = self._upsert_channel(ch, now)
                     if row is not None and field == "channel":
-                        row["last_event"] = t + (": " + describe(t, raw) if describe(t, raw) else "")
+                        detail = describe(t, raw, named=True)
+                        row["last_event"] = t + (": " + detail if detail else "")
             ch = raw.get("channel") if isinstance(raw.get("channel"), dict) else None
             row = self._channels.get(ch["id"]) if ch else None
             if bridge is not None and t != "BridgeDestroyed":

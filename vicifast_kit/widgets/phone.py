@@ -86,6 +86,8 @@ class Phone(AudioWidget):
     number = T.Unicode("9000").tag(sync=True)
     caller_id = T.Unicode('"Learner" <5550100>').tag(sync=True)
     mic_muted = T.Bool(False).tag(sync=True)
+    #: What the phone joins, in words ("bridge watch-room (mixing)"); empty when it dials a number.
+    joins = T.Unicode("").tag(sync=True)
 
     def __init__(self, ari: "ARIClient", number: str = "9000", *, caller_id: str = '"Learner" <5550100>',
                  join: "Bridge | str | None" = None, app: str | None = None, patience: float = 60.0,
@@ -108,8 +110,16 @@ class Phone(AudioWidget):
         self._last_mic = 0.0
         # The client's close (and a kernel restart) hangs the phone up.
         self._cancel_on_close = ari.on_close(self.close)
-        self.title = f"Phone: joins bridge {self.join.id}" if self.join else "Phone"
-        self.status = "Press Call to join the bridge." if self.join else f"Press Call. Numbers: {NUMBERS}."
+        if self.join is not None:
+            raw = getattr(self.join, "raw", None) or {}
+            if not raw.get("name"):
+                with contextlib.suppress(Error):      # a bridge given by id: its name, if it has one
+                    raw = self.ari.request("GET", f"/bridges/{self.join.id}") or {}
+            self.joins = (f"bridge {raw['name']}" if raw.get("name") else f"bridge {self.join.id}") + (
+                f" ({raw['bridge_type']})" if raw.get("bridge_type") else "")
+        self.title = f"Phone: joins {self.joins}" if self.join else "Phone"
+        self.status = (f"Press Join to enter {self.joins} (id {self.join.id})." if self.join
+                       else f"Press Call. Numbers: {NUMBERS}.")
 
     # --- actions (the buttons, or code) ---------------------------------------------------------------
     def call(self, number: str | None = None) -> None:
@@ -122,7 +132,7 @@ class Phone(AudioWidget):
                 self.number = str(number)
             self.error = self.page_error = ""
             self.state = "ringing"
-            self.status = f"Joining bridge {self.join.id}..." if self.join else f"Calling {self.number}..."
+            self.status = f"Joining {self.joins}..." if self.join else f"Calling {self.number}..."
             self._tasks = [self.scheduler.call_soon(self._place, name=f"the phone's call to {self.number}")]
 
     def _place(self) -> None:
@@ -131,7 +141,7 @@ class Phone(AudioWidget):
             if self.join is not None:
                 stream = self.join.media()
                 self.channel = stream.media_channel
-                self._live(stream, f"Live: in bridge {self.join.id}. Talk, and press keys.")
+                self._live(stream, f"Live: in {self.joins}. Talk.")
                 return
             ident = f"kit-phone-{uuid.uuid4().hex[:12]}"
             self.ari.context.events.mark_internal(("channel", ident))      # the phone's own half: the kit's business
