@@ -499,8 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in results], indent=1))
     if args.write_times:
+        paths = {p.name: p for p in notebooks}
         for r in results:
-            if set_time_line(NOTEBOOKS / r.notebook, minutes(r.total)):
+            if set_time_line(paths[r.notebook], minutes(r.total)):
                 print(f"{r.notebook}: **Time:** about {minutes(r.total)} minutes")
     missing = len(notebooks) - len(results)
     return 1 if missing or any(r.differed or r.errors for r in results) else 0
