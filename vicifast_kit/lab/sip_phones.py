@@ -190,8 +190,11 @@ class SipPhone:
     """A SIP phone on this machine, played by SIPp: answers a call; with transfer_to, transfers it by REFER."""
 
     def __init__(self, user: str = "6002", *, transfer_to: str | None = None, talk: float = 2.0,
-                 server: str | None = None, timeout: float = 120.0) -> None:
-        """Start SIPp as the phone of lab endpoint `user`; REFER to `transfer_to` `talk` s after answering."""
+                 server: str | None = None, timeout: float = 3600.0) -> None:
+        """Start SIPp as the phone of lab endpoint `user`; REFER to `transfer_to` `talk` s after answering.
+
+        SIPp gives up after `timeout` s (an hour: pause between a notebook's cells as you like); close() ends it sooner.
+        """
         sipp = shutil.which("sipp")
         if sipp is None:
             raise SipPhoneError("SIPp is not installed: install the package sip-tester "
