@@ -1,7 +1,7 @@
 """Real SIP phones for the lab, played by SIPp: one answers a call and then transfers it (a SIP REFER).
 
 ``phone = SipPhone("6002", transfer_to="6003")`` starts SIPp (package sip-tester) on a free UDP port
-of this machine; ``phone.endpoint`` is what ARI dials to reach it (``PJSIP/6002/sip:6002@127.0.0.1:PORT``:
+of this machine; ``phone.endpoint`` is what ARI dials to reach it (``PJSIP/6002/sip:6002@HOST:PORT``:
 the lab's endpoint 6002, sent to this address, so no registration is needed). The phone answers,
 talks for `talk` seconds, then presses "transfer": it sends REFER with ``Refer-To: <sip:6003@...>``
 inside the call, as a desk phone does, and follows the transfer with the NOTIFYs Asterisk sends
@@ -180,36 +180,56 @@ class SipPhoneError(LabError):
     """SIPp is missing, or the phone could not start."""
 
 
-def _free_udp_port() -> int:
+def _free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def default_host(server: str) -> str:
+    """Where Asterisk reaches a phone on this machine: the Docker bridge's gateway for the Docker lab started
+    here, else this machine's address on the way to `server` (127.0.0.1 for the root-filesystem lab)."""
+    from ..push.config import docker_gateway
+    gateway = docker_gateway()
+    if gateway:
+        return gateway
+    host, _, port = server.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, int(port)))           # UDP: nothing is sent, the route picks the address
+        return probe.getsockname()[0]
+
+
+def lab_server() -> str:
+    """The lab's SIP address as seen from here: VICIFAST_LAB_HOST (the Docker JupyterLab) or 127.0.0.1, and SIP_PORT."""
+    from .. import settings
+    values = settings.lab_values()
+    host = os.environ.get("VICIFAST_LAB_HOST", "").strip() or "127.0.0.1"
+    return f"{host}:{settings.port(values, 'SIP_PORT')}"
 
 
 class SipPhone:
     """A SIP phone on this machine, played by SIPp: answers a call; with transfer_to, transfers it by REFER."""
 
     def __init__(self, user: str = "6002", *, transfer_to: str | None = None, talk: float = 2.0,
-                 server: str | None = None, timeout: float = 3600.0) -> None:
+                 host: str | None = None, server: str | None = None, timeout: float = 3600.0) -> None:
         """Start SIPp as the phone of lab endpoint `user`; REFER to `transfer_to` `talk` s after answering.
 
-        SIPp gives up after `timeout` s (an hour: pause between a notebook's cells as you like); close() ends it sooner.
+        `host` is the address the phone listens on and Asterisk reaches it at (default: 127.0.0.1, or the
+        Docker bridge's gateway when the Docker lab runs on this machine); `server` is Asterisk's SIP
+        address (default: the lab's, LAB_BIND or VICIFAST_LAB_HOST and SIP_PORT). SIPp gives up after
+        `timeout` s (an hour: pause between a notebook's cells as you like); close() ends it sooner.
         """
         sipp = shutil.which("sipp")
         if sipp is None:
             raise SipPhoneError("SIPp is not installed: install the package sip-tester "
                                 "(apt-get install sip-tester; scripts/setup does it), then try again")
-        from .. import settings
-        host = "127.0.0.1"
-        if server is None:
-            values = settings.lab_values()
-            server = f"{values.get('LAB_BIND') or host}:{settings.port(values, 'SIP_PORT')}"
-        self.user, self.transfer_to, self.server = user, transfer_to, server
+        self.user, self.transfer_to, self.server = user, transfer_to, server or lab_server()
+        self.host = host or default_host(self.server)
         self._dir = Path(tempfile.mkdtemp(prefix="vicifast-sipp-"))
         (self._dir / "phone.xml").write_text(scenario(transfer_to is not None))
-        self.port = _free_udp_port()
-        command = [sipp, self.server, "-sf", str(self._dir / "phone.xml"), "-i", host, "-p", str(self.port),
-                   "-mp", str(_free_udp_port()), "-m", "1", "-d", str(int(talk * 1000)), "-nostdin",
+        self.port = _free_udp_port(self.host)
+        command = [sipp, self.server, "-sf", str(self._dir / "phone.xml"), "-i", self.host, "-p", str(self.port),
+                   "-mp", str(_free_udp_port(self.host)), "-m", "1", "-d", str(int(talk * 1000)), "-nostdin",
                    "-key", "user", user, "-key", "target", transfer_to or "none",
                    "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_msg",
                    "-message_file", str(self._dir / "messages.log"), "-trace_err",
@@ -228,7 +248,7 @@ class SipPhone:
                                     f"{self._process.stderr.read().decode(errors='replace')[-400:]}")
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
                 try:
-                    probe.bind(("127.0.0.1", self.port))
+                    probe.bind((self.host, self.port))
                 except OSError:
                     return                    # taken: SIPp listens
             time.sleep(0.02)
@@ -237,7 +257,7 @@ class SipPhone:
 
     def __repr__(self) -> str:
         what = f"transfers to {self.transfer_to}" if self.transfer_to else "answers"
-        return f"<SipPhone {self.user} at 127.0.0.1:{self.port}, {what}>"
+        return f"<SipPhone {self.user} at {self.host}:{self.port}, {what}>"
 
     def __enter__(self) -> "SipPhone":
         return self
@@ -248,7 +268,7 @@ class SipPhone:
     @property
     def endpoint(self) -> str:
         """What ARI dials to ring this phone: the lab's PJSIP endpoint, sent to this phone's address."""
-        return f"PJSIP/{self.user}/sip:{self.user}@127.0.0.1:{self.port}"
+        return f"PJSIP/{self.user}/sip:{self.user}@{self.host}:{self.port}"
 
     def wait(self, timeout: float = 30.0) -> int:
         """Wait for the phone's call to end; SIPp's exit code (0: every step of the scenario happened)."""

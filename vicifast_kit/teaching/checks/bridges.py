@@ -56,6 +56,9 @@ def _consultations(wire: Any, people: dict[str, str]) -> list[dict]:
         bridge = data.get("bridge") or {}
         if entry["type"] == "ChannelEnteredBridge" and channel in people:
             place[people[channel]] = bridge
+            for who, where in place.items():          # the newest snapshot of that bridge, for all in it
+                if where.get("id") == bridge.get("id"):
+                    place[who] = bridge
             members = {people.get(c) for c in bridge.get("channels", [])}
             if {"agent", "supervisor"} <= members and not moments:
                 moments.append({who: dict(b) for who, b in place.items()})
