@@ -54,3 +54,62 @@ def test_every_variable_the_scenario_sets_is_used(transfer):
     for name in set(assigned):
         uses = text.count(f"[${name}]") + sum(1 for e in root.iter() if name in (e.get("variable"), e.get("test")))
         assert uses + assigned.count(name) >= 2, name
+
+
+LOG = """----------------------------------------------- 2026-12-06 07:06:15.218874
+UDP message sent (441 bytes):
+
+REFER sip:asterisk@127.0.0.1:5060 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:59673;branch=z9hG4bK-1
+CSeq: 1 REFER
+Refer-To: <sip:6003@127.0.0.1:5060>
+Content-Length: 0
+
+
+----------------------------------------------- 2026-12-06 07:06:15.219190
+UDP message received [592] bytes :
+
+SIP/2.0 202 Accepted
+CSeq: 1 REFER
+Content-Length:  0
+
+
+----------------------------------------------- 2026-12-06 07:06:15.258715
+UDP message received [644] bytes :
+
+NOTIFY sip:6002@127.0.0.1:59673 SIP/2.0
+CSeq: 30095 NOTIFY
+Subscription-State: terminated;reason=noresource
+Content-Type: message/sipfrag;version=2.0
+Content-Length:    16
+
+SIP/2.0 200 OK
+
+----------------------------------------------- 2026-12-06 07:06:15.758715
+UDP message received [644] bytes :
+
+NOTIFY sip:6002@127.0.0.1:59673 SIP/2.0
+CSeq: 30095 NOTIFY
+Subscription-State: terminated;reason=noresource
+Content-Type: message/sipfrag;version=2.0
+Content-Length:    16
+
+SIP/2.0 200 OK
+
+----------------------------------------------- 2026-12-06 07:06:15.258794
+UDP message sent (320 bytes):
+
+SIP/2.0 200 OK
+CSeq: 30095 NOTIFY
+Content-Length: 0
+
+"""
+
+
+def test_the_ladder_reads_sipps_message_log_one_line_a_message_and_drops_retransmissions(tmp_path):
+    phone = sip_phones.SipPhone.__new__(sip_phones.SipPhone)      # no SIPp: only its log is read
+    phone._dir = tmp_path
+    (tmp_path / "messages.log").write_text(LOG)
+    assert phone.ladder() == ["phone -> REFER (transfer to 6003)", "phone <- 202 Accepted (to REFER)",
+                              "phone <- NOTIFY (the transfer: SIP/2.0 200 OK)", "phone -> 200 OK (to NOTIFY)"]
+    assert phone.messages()[0].startswith("sent: REFER sip:asterisk@127.0.0.1:5060 SIP/2.0\nVia:")

@@ -296,9 +296,15 @@ class SipPhone:
         return found
 
     def ladder(self) -> list[str]:
-        """One line per SIP message: its direction and first line (a NOTIFY also shows its sipfrag body)."""
-        lines = []
+        """One line per SIP message: its direction and first line (a NOTIFY also shows its sipfrag body).
+
+        A retransmission (the same message again, when its answer was late) is not repeated.
+        """
+        lines, seen = [], set()
         for message in self.messages():
+            if message in seen:
+                continue
+            seen.add(message)
             direction, _, text = message.partition(": ")
             first = text.splitlines()[0]
             if first.startswith("SIP/2.0 "):
