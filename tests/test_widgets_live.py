@@ -595,3 +595,73 @@ def test_the_dashboard_shows_a_call_as_a_learner_thinks_of_it(lab):
         if room is not None:
             with contextlib.suppress(vk.ARIError):
                 room.destroy()
+
+
+def test_the_dashboards_wire_panel_sends_its_rows_to_the_page_only_while_open():
+    """Closed, the panel still records (and counts) everything, but sends no rows to the page (nor into a stored
+    notebook); opened, the rows come."""
+    ari = vk.connect(app=unique_app("wire-panel"))
+    dash = ari.dashboard(poll=None)
+    try:
+        ari.asterisk.get_info(only="system")
+        dash.wire.flush()
+        assert dash.wire.table.rows == [] and "1 requests" in dash.wire._status.value
+        assert any(e.get("path") == "/asterisk/info" for e in dash.wire.snapshot())
+        dash.wire_panel.selected_index = 0
+        dash.wire.flush()
+        assert any("/asterisk/info" in r["what"] for r in dash.wire.table.rows)
+    finally:
+        dash.close()
+        ari.close()
+
+
+def test_notebook_06s_check_runs_the_learners_waiting_on_real_calls_and_leaves_nothing(lab):
+    from vicifast_kit.teaching.checks.widgets import check_waiting
+
+    ari = lab.ari
+    lesson = vk.teaching.Lesson(ari, tidy=False)
+
+    def right(rows):
+        alone = [row for row in rows if row["in_app"] and row["bridge"] is None]
+        return [row["caller"] for row in sorted(alone, key=lambda row: row["created"])]
+
+    def newest_first(rows):
+        return right(rows)[::-1]
+
+    def bridged_too(rows):
+        return [row["caller"] for row in sorted(rows, key=lambda row: row["created"]) if row["in_app"]]
+
+    def unfilled(rows):
+        alone = [row for row in rows if ...]
+        alone.sort(key=...)
+        return [row["caller"] for row in alone]
+
+    assert check_waiting(lesson, right) == ("Well done: 2 callers waiting, the longest first: "
+                                            "Quinn Early <5556011>, Lou Late <5556013>.")
+    assert "wrong order" in check_waiting(lesson, newest_first)
+    assert check_waiting(lesson, bridged_too).startswith("Tess Talking <5556012> is talking in check-room (mixing)")
+    assert check_waiting(lesson, unfilled).startswith("Fill in the blanks")
+    assert vk.lab.leftovers(ari) == {"channels": 0, "bridges": 0, "recordings": 0}
+
+
+def test_where_no_widget_runs_the_stored_outputs_say_what_each_widget_is(lab):
+    """GitHub and nbviewer show a widget's text/html (no widget runs there): the Dashboard says what it is and
+    what it counted, a Phone what it joins (not '<Dashboard app=...>' or a number field)."""
+    from vicifast_kit.widgets import Phone
+
+    ari = lab.ari
+    dash = ari.dashboard(poll=None)
+    room = ari.bridges.create(type="mixing", name=f"still-{ari.app[-6:]}")
+    phone = Phone(ari, join=room)
+    try:
+        html = dash._repr_mimebundle_()["text/html"]
+        assert f"app {ari.app}" in html and "Run the notebook to see it" in html and "0 calls in the app" in html
+        bundle = phone._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        assert f"Phone: joins bridge still-{ari.app[-6:]} (mixing)" in data["text/html"]
+        assert "application/vnd.jupyter.widget-view+json" in data            # the live widget where one runs
+        assert phone.joins == f"bridge still-{ari.app[-6:]} (mixing)" and "Join" in phone.status
+    finally:
+        phone.close()
+        dash.close()
+        room.destroy()

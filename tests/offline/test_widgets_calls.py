@@ -75,3 +75,24 @@ def test_a_run_of_noisy_events_is_one_line_with_a_count():
     assert fold(rows, ()) == [dict(r, count=0) for r in rows]                         # nothing folded when asked
     two = fold([event(1, "ChannelVarset", "A=1"), event(2, "ChannelVarset", "B=2", ident="b2", subject="x")], NOISY)
     assert len(two) == 1 and two[0]["subject"] == "2 channels"
+
+
+# --- notebook 06's check: who is waiting? ------------------------------------------------------------------
+
+def test_the_waiting_check_names_each_mistake_in_one_line():
+    from vicifast_kit.teaching.checks.widgets import _judge, expected
+
+    rows = [{"caller": "Lou Late <5556013>", "in_app": True, "bridge": None, "where": "watching", "created": 3.0},
+            {"caller": "Tess Talking <5556012>", "in_app": True, "bridge": "b1", "where": "check-room (mixing)",
+             "created": 2.0},
+            {"caller": "Other App <5550001>", "in_app": False, "bridge": None, "where": "someone-else", "created": 0.5},
+            {"caller": "Quinn Early <5556011>", "in_app": True, "bridge": None, "where": "watching", "created": 1.0}]
+    assert expected(rows) == ["Quinn Early <5556011>", "Lou Late <5556013>"]
+    assert _judge(rows, ["Quinn Early <5556011>", "Lou Late <5556013>"]).startswith("Well done")
+    assert "fill in the blanks" in _judge(rows, [Ellipsis])
+    assert "wrong order" in _judge(rows, ["Lou Late <5556013>", "Quinn Early <5556011>"])
+    assert "talking in check-room (mixing)" in _judge(rows, ["Quinn Early <5556011>", "Tess Talking <5556012>"])
+    assert "not in our app" in _judge(rows, ["Other App <5550001>", "Quinn Early <5556011>", "Lou Late <5556013>"])
+    assert _judge(rows, ["Quinn Early <5556011>"]).startswith("Lou Late <5556013> is waiting too")
+    assert "a list" in _judge(rows, "Quinn Early <5556011>")
+    assert "twice" in _judge(rows, ["Quinn Early <5556011>", "Lou Late <5556013>", "Lou Late <5556013>"])

@@ -46,6 +46,8 @@ class Dashboard(LiveWidget):
         self.wire = Wire(ari)
         self.wire_panel = W.Accordion(children=[self.wire], selected_index=None, layout=W.Layout(width="100%"))
         self.wire_panel.set_title(0, "On the wire: requests and events as ARI carries them")
+        self.wire.sending = False              # its rows go to the page while the panel is open
+        self.wire_panel.observe(self._on_wire_panel, "selected_index")
         #: The Listen widget of the channel picked in the control (None until "Listen" is pressed).
         self.listen: Listen | None = None
         self.listen_button = W.Button(description="Listen", icon="headphones", tooltip=(
@@ -65,6 +67,10 @@ class Dashboard(LiveWidget):
         self.control.observe(self._on_target, "channel_id")
         self._on_target({"new": self.control.channel_id})
         self.mark()
+
+    def _on_wire_panel(self, change: dict) -> None:
+        self.wire.sending = change["new"] == 0
+        self.wire.mark()
 
     def _on_target(self, change: dict) -> None:
         cid = change["new"] or None
@@ -98,12 +104,16 @@ class Dashboard(LiveWidget):
         return data
 
     def still(self) -> str:
-        """The Dashboard as static HTML: what it shows now, and a line saying it is live in JupyterLab."""
-        note = ('<p style="font:13px system-ui,sans-serif;color:#475569;margin:4px 0">'
-                f'The live Dashboard of app <b>{esc(self.ari.app)}</b> shows here when this notebook runs in '
-                'JupyterLab: calls, bridges, Call control, the call flow and the events, updating by themselves. '
-                'Below, what it showed when it was displayed.</p>')
-        return note + self.channels._html.value + self.bridges._html.value
+        """The Dashboard as static HTML (for views where no widget runs): what it is, and what it counted then."""
+        shown, _hidden = calls(self.model.channels(), self.model.bridges())
+        ours = sum(c["in_app"] for c in shown)
+        return ('<div style="font:13px system-ui,sans-serif;border:1px solid #cbd5e1;border-radius:6px;'
+                'padding:8px 10px;max-width:760px"><div style="background:#0f172a;color:#fff;font-weight:700;'
+                'padding:4px 8px;border-radius:4px">VICIfast · ARI live — app ' + esc(self.ari.app) + '</div>'
+                '<p style="margin:6px 0 2px;color:#334155">Here, in JupyterLab, the live Dashboard: the calls '
+                '(one row each), the bridges, Call control, the call flow, the events and the wire, updating by '
+                'themselves. Run the notebook to see it.</p><p style="margin:2px 0;color:#64748b">When it was '
+                f'shown: {plural(ours, "call")} in the app, {plural(len(shown), "call")} in the lab.</p></div>')
 
     @property
     def parts(self) -> list[LiveWidget]:

@@ -45,6 +45,9 @@ class Wire(LiveWidget):
     def __init__(self, ari: "ARIClient", *, size: int = 2000, show: int = 200) -> None:
         self.recording = ari.wire(limit=size)
         self.show = show
+        #: Whether the rows go to the page (the Dashboard sends them only while its wire panel is open: the
+        #: recording goes on, and the page, and a stored notebook, do not carry hundreds of closed rows).
+        self.sending = True
         self._lock = threading.Lock()
         self._frozen: list[dict] | None = None
         self.type_filter = W.Dropdown(options=[("Everything", ALL)], value=ALL,
@@ -113,7 +116,7 @@ class Wire(LiveWidget):
     def render(self) -> bool:
         every = self.recording.entries         # read (and masked) once a render, not once per use
         shown = self._shown(every)[:self.show]
-        rows = [self._row(e) for e in shown]
+        rows = [self._row(e) for e in shown] if self.sending else []
         types = sorted({e["type"] for e in every if e["kind"] == "event"} | ({self.type_filter.value} - {ALL, REQUESTS}))
         changed = set_options(self.type_filter, [("Everything", ALL), ("Requests only", REQUESTS)]
                               + [(t, t) for t in types], ALL)
