@@ -19,8 +19,14 @@ class Listen(AudioWidget):
         super().__init__(ari, kind="listen")
         ch = channel if hasattr(channel, "listen") else ari.handle("Channel", str(channel))
         self.channel = ch
-        name = ch.raw.get("name") or ch.id
-        caller = ch.raw.get("caller") or {}
+        raw = ch.raw if ch.raw.get("name") else {}
+        if not raw:                     # given by id: its name and caller id, for the title (one GET)
+            try:
+                raw = ari.request("GET", f"/channels/{ch.id}") or {}
+            except Error:
+                raw = {}
+        name = raw.get("name") or ch.id
+        caller = raw.get("caller") or {}
         who = " ".join(x for x in (caller.get("name", ""), f"<{caller['number']}>" if caller.get("number") else "") if x)
         self.title = f"Listening to {who} ({name})" if who else f"Listening to {name}"
         try:
