@@ -161,3 +161,32 @@ def test_applications_subscribe(lab):
     app = got.filter(filter={"allowed": [{"type": "StasisStart"}, {"type": "StasisEnd"}]})
     assert [f["type"] for f in app.events_allowed] == ["StasisStart", "StasisEnd"]
     got.filter(filter={"allowed": [], "disallowed": []})
+
+
+@pytest.mark.parametrize("subscribe_all", [True, False], ids=["subscribe_all", "one_device"])
+def test_close_drops_device_state_subscriptions_before_the_websocket(lab, subscribe_all):
+    """asterisk/asterisk#2170: a websocket closing while a device state event is delivered can deadlock ARI; the
+    kit unsubscribes its apps from device states over REST first, so the teardown has none left to wait for."""
+    client = vk.connect(app=f"kit-devstates-{subscribe_all}", subscribe_all=subscribe_all)
+    try:
+        if not subscribe_all:
+            client.applications.subscribe(client.app, event_source="deviceState:PJSIP/6002")
+        watcher = lab.ari
+        before = watcher.applications.get(client.app).device_names
+        assert before == (["__AST_DEVICE_STATE_ALL_TOPIC"] if subscribe_all else ["PJSIP/6002"])
+        with client.wire() as w:
+            client.close()
+        deletes = [r for r in w.requests if r["method"] == "DELETE"]
+        assert [r["params"]["eventSource"] for r in deletes] == (["deviceState:"] if subscribe_all
+                                                                 else ["deviceState:PJSIP/6002"])
+        assert all(r["status"] == 200 for r in deletes)
+        eventually(lambda: client.app not in [a.name for a in watcher.applications.list()], timeout=5)
+    finally:
+        client.close()
+
+
+def test_close_of_a_plain_client_sends_nothing(lab):
+    client = vk.connect(app="kit-devstates-none")
+    with client.wire() as w:
+        client.close()
+    assert w.requests == []

@@ -23,7 +23,7 @@ from . import description as _api
 from . import settings as _settings
 from .causes import cause_phrase
 from .contracts import EventSource, Transport
-from .errors import (CallEnded, ClientClosed, Disconnected, NotFound, SettingsError, WaitTimeout, auth_hint,
+from .errors import (CallEnded, ClientClosed, Disconnected, Error, NotFound, SettingsError, WaitTimeout, auth_hint,
                      error_for, unreachable_text)
 from .event_websocket import EventWebSocket, events_url
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
@@ -39,6 +39,8 @@ else:                   # at run time they come from the server's description (S
 log = logging.getLogger("vicifast_kit.client")
 
 DEFAULT_APP = "vicifast"
+#: How Asterisk names an app's subscription to every device state (GET /applications/{app}: device_names).
+DEVICE_STATE_ALL = "__AST_DEVICE_STATE_ALL_TOPIC"
 
 
 class ResourceGroup:
@@ -205,6 +207,8 @@ class ARIClient(_Operations):
         self.apps = [self.app] + [a for a in apps if a != self.app]
         self.subscribe_all = subscribe_all
         self._timeout = timeout
+        #: True once this client subscribed one of its apps to a device state (close() drops those first).
+        self._device_states = subscribe_all
         #: False: when the event websocket drops, the client stays disconnected (state "disconnected").
         self.reconnect = reconnect
         #: Observers of the REST traffic (the CallFlow widget draws it): each is called after every
@@ -295,6 +299,9 @@ class ARIClient(_Operations):
         wires = self._wires
         recorded = [(w, w.begin_request(method, path, template, params, body, started)) for w in wires] if wires else ()
         reply = transport.send(method, path, params, body, binary)
+        if (method == "POST" and reply.status < 400 and path.endswith("/subscription")
+                and "deviceState:" in str((params or {}).get("eventSource", ""))):
+            self._device_states = True
         if recorded:
             seconds = time.time() - started
             answer = reply.data if reply.status < 400 else {"message": reply.message}
@@ -544,6 +551,8 @@ class ARIClient(_Operations):
                 closer()
             except Exception:
                 log.exception("Could not close %r (the client closes anyway)", closer)
+        if self._device_states and self.connected:
+            self._drop_device_states()
         self._closed = True
         with self._state_changed:
             self._state_changed.notify_all()
@@ -554,6 +563,25 @@ class ARIClient(_Operations):
         for transport in {id(t): t for t in (self._transport, self._http_transport) if t is not None}.values():
             transport.close()
         log.info("Closed the ARI client of app %r", self.app)
+
+    def _drop_device_states(self) -> None:
+        """Unsubscribe this client's apps from device states over REST, before their websocket closes.
+
+        Asterisk 20-22 can deadlock ARI when an app's websocket closes while a device state event for
+        that app is being delivered: the teardown unsubscribes from device states while it holds the
+        websocket session's lock, which the delivery waits for (asterisk/asterisk#2170; seen in the lab
+        with subscribeAll clients: GET /applications and every new websocket hung until a restart).
+        Dropped over REST first, the teardown has no device state subscription left to wait for.
+        """
+        with via("close"):
+            for app in self.apps:
+                try:
+                    names = self._http("GET", f"/applications/{app}").get("device_names") or []
+                    for name in names:
+                        source = "deviceState:" + ("" if name == DEVICE_STATE_ALL else name)
+                        self._http("DELETE", f"/applications/{app}/subscription", {"eventSource": source})
+                except Error as error:       # best effort: the websocket closes anyway
+                    log.info("Could not drop the device state subscriptions of app %r: %s", app, error)
 
     @property
     def closed(self) -> bool:
