@@ -20,8 +20,6 @@ function installFocusReturn() {
     if (!button || !button.closest(".vk-widget, .vk-audio")) return;
     setTimeout(() => back(button), 0);          // after the button's own handlers
   }, true);
-  document.addEventListener("change", (e) => {  // a choice made in one of the kit's dropdowns
-    const t = e.target;
-    if (t && t.tagName === "SELECT" && t.closest(".vk-widget")) setTimeout(() => back(t), 0);
-  }, true);
+  // (A dropdown keeps the focus it needs to open: giving it back to the notebook then would make the
+  // widget's cell the active one, and Shift+Enter would run it again.)
 }
