@@ -159,7 +159,7 @@ class EventLog(LiveWidget):
         subjects: dict[str, str] = {}
         for r in everything:
             if r["id"]:
-                subjects[r["id"]] = r["subject"]
+                subjects[r["id"]] = f'{r["who"]} · {r["subject"]}' if r.get("who") else r["subject"]
         if self.channel_filter.value != ALL:
             subjects.setdefault(self.channel_filter.value, self.channel_filter.value)
         rows = self.snapshot()
