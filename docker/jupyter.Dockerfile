@@ -3,6 +3,7 @@
 # in a virtualenv, /opt/venv. Build context: the repository's top folder.
 # espeak-ng: the voice of notebook 09's bot, which speaks from the notebook's own process.
 # curl: notebook 00 sends its first ARI requests by hand, with curl, before the kit does.
+# sip-tester (SIPp): notebook 05's desk phone that presses Transfer (a SIP REFER), vicifast_kit.lab.sip_phones.
 
 FROM debian:sid-slim
 ARG DEBIAN_MIRROR=
@@ -11,7 +12,7 @@ RUN if [ -n "$DEBIAN_MIRROR" ]; then \
         sed -i "s|^URIs: .*|URIs: $DEBIAN_MIRROR|" /etc/apt/sources.list.d/debian.sources; \
     fi \
  && apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini espeak-ng curl \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini espeak-ng curl sip-tester \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --shell /bin/bash jovyan
 # The pinned requirements first, then the kit installed editable (so it finds the lab's settings in
