@@ -3,6 +3,7 @@ after-hours line, a right one and wrong ones apart, in one line, and leaves noth
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -124,3 +125,20 @@ def test_a_line_that_raises_is_named_with_its_error(scene):
     said = feature.check_after_hours(lesson, after_hours, on_call)
     assert said.startswith("after_hours() stopped for ") and "KeyError" in said, said
     assert own_things(lesson, agent, on_call) == {"channels": 0, "bridges": 0, "recordings": 0}
+
+
+def test_a_line_that_never_returns_is_told_to_give_every_wait_a_timeout(scene, monkeypatch):
+    lesson, on_call, agent = scene
+    monkeypatch.setattr(feature, "HANDLER_SECONDS", 6.0)
+    threads_before = {t.name for t in threading.enumerate()}
+
+    def after_hours(call):
+        call.answer()
+        call.collect_digits(max_digits=9, terminator=None, timeout=300)     # waits until the call ends
+        return "closed"
+
+    said = feature.check_after_hours(lesson, after_hours, on_call)
+    assert said.startswith("after_hours() was still busy with ") and "timeout" in said, said
+    assert own_things(lesson, agent, on_call) == {"channels": 0, "bridges": 0, "recordings": 0}
+    left = {t.name for t in threading.enumerate()} - threads_before
+    assert not [name for name in left if name.startswith("check-after-hours")], left

@@ -90,6 +90,8 @@ def _run(lesson: "Lesson", handle: Callable[["Channel"], Any], on_call: "Bridge"
         busy = [who for (who, _), worker in zip(calls.items(), workers) if worker.is_alive()]
         if busy:
             lesson.end(*calls.values())             # its waits end with the calls; the threads then finish
+            for worker in workers:
+                worker.join(5.0)
             return (f"after_hours() was still busy with {busy[0]} after {HANDLER_SECONDS:.0f} s: every wait needs a "
                     "timeout (collect_digits(..., timeout=5)), and every path must return.")
         for who, error in failed.items():
