@@ -96,3 +96,55 @@ def test_the_waiting_check_names_each_mistake_in_one_line():
     assert _judge(rows, ["Quinn Early <5556011>"]).startswith("Lou Late <5556013> is waiting too")
     assert "a list" in _judge(rows, "Quinn Early <5556011>")
     assert "twice" in _judge(rows, ["Quinn Early <5556011>", "Lou Late <5556013>", "Lou Late <5556013>"])
+
+
+# --- the widgets themselves, on a real client of the stand-in server (events in, HTML out) --------------------
+
+def _local(ident, half, number, name, *, app=True):
+    chan = {"id": ident, "name": f"Local/{number}@inbound-0000027b;{half}", "state": "Up",
+            "creationtime": "2026-01-01T10:00:00.000+0000", "caller": {"name": name, "number": number}}
+    chan["dialplan"] = ({"context": "inbound", "exten": number, "app_name": "Stasis", "app_data": "mine,inbound"}
+                        if app else {"context": "sim-caller", "exten": "s", "app_name": "AppDial2", "app_data": ""})
+    return chan
+
+
+def test_the_calls_table_and_the_event_log_as_a_learner_reads_them():
+    from fake_ari import FakeARI, QuietEvents, offline_client
+    from vicifast_kit.widgets import ChannelsTable, EventLog, LiveModel
+
+    server, events = FakeARI(), QuietEvents()
+    ari = offline_client(server, app="mine", event_source=events)
+    table = ChannelsTable(ari, model=LiveModel(ari, poll=None))
+    log = EventLog(ari)
+    try:
+        ours = _local("c2", 2, "5556001", "Ada Lopez")
+        events.deliver({"type": "StasisStart", "application": "mine", "channel": ours})
+        # the ;1 half shows up as the peer of an event about ours (as a Dial event names it)
+        events.deliver({"type": "Dial", "peer": ours, "caller": _local("c1", 1, "5556001", "Ben Okafor", app=False),
+                        "dialstatus": ""})
+        events.deliver({"type": "StasisStart", "application": "mine",
+                        "channel": dict(_local("kit-snoop-1", 2, "1", "x"), name="Snoop/c2-00000001")})
+        for i in range(6):
+            events.deliver({"type": "ChannelVarset", "variable": f"V{i}", "value": "y" * 100, "channel": ours})
+        table.flush()
+        log.flush()
+        rows = table.snapshot()
+        assert [(r["id"], r["caller"], [o["id"] for o in r["other"]]) for r in rows] == [("c2", "Ada Lopez <5556001>", ["c1"])]
+        html = table._html.value
+        assert "1 call · 1 up · 1 kit channel hidden" in html and "Ben Okafor" not in html and "Snoop/" not in html
+        table.legs = table.kit = True
+        table.flush()
+        assert {r["id"] for r in table.snapshot()} == {"c1", "c2", "kit-snoop-1"}
+        assert next(r for r in table.snapshot() if r["id"] == "c1")["caller"] == "Ada Lopez <5556001>"
+        lines = log.lines()
+        assert [(line["type"], line["count"]) for line in lines[:1]] == [("ChannelVarset", 6)]
+        assert "×6" in log._html.value and "y" * 100 not in log._html.value.split("×6", 1)[1].split("</tr>", 1)[0]
+        assert ">Ada Lopez<" in log._html.value                      # who an event is about, by name
+        log.type_filter.value = "ChannelVarset"                       # chosen: each one, unfolded
+        assert [line["count"] for line in log.lines()] == [0] * 6
+    finally:
+        log.close()
+        table.close()
+        table.model.close()
+        ari.close()
+        server.close()
