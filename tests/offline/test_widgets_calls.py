@@ -130,6 +130,7 @@ def test_the_calls_table_and_the_event_log_as_a_learner_reads_them():
         log.flush()
         rows = table.snapshot()
         assert [(r["id"], r["caller"], [o["id"] for o in r["other"]]) for r in rows] == [("c2", "Ada Lopez <5556001>", ["c1"])]
+        assert rows[0]["last_event"].startswith("StasisStart")        # not the six ChannelVarset after it
         html = table._html.value
         assert "1 call · 1 up · 1 kit channel hidden" in html and "Ben Okafor" not in html and "Snoop/" not in html
         table.legs = table.kit = True

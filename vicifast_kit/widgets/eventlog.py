@@ -11,7 +11,7 @@ import ipywidgets as W
 
 from .base import LiveWidget, set_options, show_html
 from .focus import FocusReturn
-from .model import LiveModel, describe, parse_time
+from .model import NOISY, LiveModel, describe, parse_time
 from .style import CSS, clock, colgroup, esc, mid, short
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,9 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..events import Event
 
 ALL = "__all__"
-#: Event types folded by default: runs of them show as one line with a count (choose the type in the
-#: filter to see each one). ChannelVarset comes by the dozen with each call (the dialplan's Set()s).
-NOISY = ("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId")
+#: Event types folded by default (model.NOISY): runs of them show as one line with a count (choose the type in
+#: the filter to see each one). ChannelVarset comes by the dozen with each call (the dialplan's Set()s).
 TYPE_COLOURS = {"StasisStart": "#15803d", "StasisEnd": "#b91c1c", "ChannelDestroyed": "#b91c1c",
                 "ChannelHangupRequest": "#b91c1c", "ChannelDtmfReceived": "#7c3aed",
                 "ChannelStateChange": "#b45309", "ChannelEnteredBridge": "#0e7490", "ChannelLeftBridge": "#0e7490"}
@@ -58,7 +57,8 @@ def fold(rows: list[dict], noisy: Iterable[str]) -> list[dict]:
     for line in lines:
         if line["count"] > 1:
             names = [i.split("=", 1)[0] for i in line["items"]] if line["type"] == "ChannelVarset" else line["items"]
-            line["detail"] = f"{line['count']} events: " + ", ".join(dict.fromkeys(n for n in names if n))
+            about = ", ".join(dict.fromkeys(n for n in names if n))
+            line["detail"] = f"{line['count']} events" + (f": {about}" if about else "")
             if len(line["subjects"]) > 1:
                 line["subject"], line["who"] = f"{len(line['subjects'])} channels", ""
         del line["items"], line["subjects"]

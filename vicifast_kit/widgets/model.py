@@ -41,6 +41,11 @@ CHANNEL_EVENTS_DETAIL = {
 }
 
 
+#: Event types that come by the dozen and say little to a learner: they fold in the event log, and are never a
+#: channel's "last event" (ChannelVarset above all: each Set() of the dialplan, BRIDGEPEER on every bridge).
+NOISY = ("ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId")
+
+
 def hangup_cause(raw: dict) -> str:
     """The hang-up cause of an event in words: "16 (Normal Clearing)" (Asterisk's cause_txt for causes the kit
     has no name for)."""
@@ -217,7 +222,7 @@ class LiveModel:
                 ch = raw.get(field)
                 if isinstance(ch, dict) and "id" in ch and "name" in ch:
                     row = self._upsert_channel(ch, now)
-                    if row is not None and field == "channel":
+                    if row is not None and field == "channel" and t not in NOISY:
                         detail = describe(t, raw, named=True)
                         row["last_event"] = t + (": " + detail if detail else "")
             ch = raw.get("channel") if isinstance(raw.get("channel"), dict) else None
