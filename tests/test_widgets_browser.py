@@ -153,7 +153,7 @@ def test_after_a_widget_button_shift_enter_runs_the_next_cell_and_a_joining_phon
             dismiss_news(page)
             # The Phone says what it joins, in full, and has no number field.
             joins = phone.locator(".vk-phone-joins")
-            assert room_name in joins.inner_text() and phone.locator(".vk-phone-number").count() == 0
+            assert "one more person" in joins.inner_text() and phone.locator(".vk-phone-number").count() == 0
             title = phone.locator(".vk-audio-title")
             assert room_name in title.inner_text()
             assert title.evaluate("t => t.scrollWidth <= t.clientWidth + 1 && t.scrollHeight <= t.clientHeight + 1")

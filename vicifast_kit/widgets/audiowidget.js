@@ -269,8 +269,8 @@ function render({ model, el: root }) {
     const call = el("button", "vk-phone-call", joins ? "Join" : "Call");
     const hang = el("button", "vk-phone-hangup", joins ? "Leave" : "Hang up");
     if (joins) {
-      const what = el("span", "vk-phone-joins", `Joins ${joins}`);
-      what.title = `This phone joins ${joins}: you are one more person in it`;
+      const what = el("span", "vk-phone-joins", "You join as one more person in it:");
+      what.title = `This phone joins ${joins}`;
       dial.append(what, call, hang);
     } else {
       dial.append(number, call, hang);
