@@ -248,8 +248,8 @@ class Run:
         far_ch.play(media="tone:440")
         return stream
 
-    def kit_media(self, ch):
-        stream = ch.media(format="slin16")
+    def kit_media(self, ch, paced: bool = True):
+        stream = ch.media(format="slin16", paced=paced)
         self.streams.append(stream)
         self.channels.append(stream.media_channel.id)
         if stream.bridge is not None:
@@ -455,14 +455,14 @@ class KitProbe:
         self.t0 = None
 
 
-def kit_echo(run: Run, endpoint: str) -> Variant:
+def kit_echo(run: Run, endpoint: str, paced: bool = True) -> Variant:
     ari = run.ari
-    cid, other = run.name("kecho"), run.name("kecho2")
+    cid, other = run.name("kecho" if paced else "kecho-s"), run.name("kecho2" if paced else "kecho2-s")
     run.channels += [cid, other]
     ari.channels.originate(endpoint=endpoint, app=ari.app, channel_id=cid, other_channel_id=other,
                            formats=CALL_FORMATS)
     ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == cid).channel
-    stream = run.kit_media(ch)
+    stream = run.kit_media(ch, paced=paced)
     det = Detector()
 
     def reader():
@@ -471,6 +471,8 @@ def kit_echo(run: Run, endpoint: str) -> Variant:
                 det.feed(time.monotonic(), frame)
     threading.Thread(target=reader, daemon=True, name="kit-echo-consumer").start()
     tech = ari.request("GET", f"/bridges/{stream.bridge.id}").get("technology", "?")
+    if not paced:
+        return Variant("kit-simple", "kit: ch.media(paced=False) + Local/n + Echo", stream.send, det, note=tech)
     return Variant("kit", "kit: ch.media() + Local/n + Echo", stream.send, det, note=tech, probe=KitProbe(stream))
 
 
@@ -520,6 +522,7 @@ def round_trips(run: Run, rounds: int) -> tuple[list[Variant], str]:
     started = time.monotonic()
     variants = [
         kit_echo(run, echo + "/n"),
+        kit_echo(run, echo + "/n", paced=False),
         plain_echo(run, echo + "/n", SOFTMIX, "plain", "plain: mixing,video_sfu + Local/n + Echo"),
         plain_echo(run, echo + "/n", SIMPLE, "simple", "plain: mixing + Local/n + Echo"),
         plain_echo(run, echo, SOFTMIX, "plain-no-n", "plain: mixing,video_sfu + Local (no /n) + Echo"),
@@ -587,6 +590,8 @@ def report_round_trips(variants: list[Variant]) -> dict:
     print(f"  -> the kit adds {d('kit', 'plain')} ms to the plain script (median; mean "
           f"{ms(res['kit']['mean'] - res['plain']['mean'])} ms; target <= 10 ms); each burst waits 0-20 ms "
           "for the frame clock, so a difference of medians of this many rounds is good to a few ms")
+    print(f"  -> ch.media(paced=False) adds {d('kit-simple', 'simple')} ms to the plain two-party bridge, and saves "
+          f"{d('kit', 'kit-simple')} ms against ch.media() (median)")
     probe = next(v.probe for v in variants if v.key == "kit")
     if probe.send:
         send, hand = statistics.median(probe.send), statistics.median(probe.hand)
@@ -845,6 +850,9 @@ def main() -> int:
         own = f"; timed inside the kit {ms(kit['own'])} ms" if "own" in kit else ""
         print(f"| round trip through Echo(), median (p90) | {ms(kit['median'])} ms ({ms(kit['p90'])}) | "
               f"{ms(base['median'])} ms ({ms(base['p90'])}) | kit adds {ms(kit['median'] - base['median'])} ms{own} |")
+        simple, plain_simple = rtt["kit-simple"], rtt["simple"]
+        print(f"| round trip, ch.media(paced=False) beside a plain two-party bridge | {ms(simple['median'])} ms "
+              f"({ms(simple['p90'])}) | {ms(plain_simple['median'])} ms ({ms(plain_simple['p90'])}) | {simple['tech']} |")
         for key in ("simple", "plain-no-n", "simple-no-n", "plain-192", "plain-loop", "simple-loop"):
             v = rtt[key]
             ow = f", one-way {ms(v['one_way'])} ms" if v["one_way"] is not None else ""

@@ -482,3 +482,28 @@ def test_a_frames_consumer_that_falls_behind_loses_the_oldest_audio_not_the_call
         assert stream.dropped > 0 and seen < 0.5 * (stream.frames_received - f0)
         assert abs(audio.dominant_frequency(stream.read(0.5), 16000) - 440) <= 10   # still the call's audio
     assert any("fell behind" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize("paced", [True, False], ids=["paced", "as_it_comes"])
+def test_paced_or_not_a_silent_echo_gives_frames_every_20_ms_or_none(lab, paced):
+    """paced (softmix): a frame every 20 ms even when the far end sends nothing; paced=False (a two-party bridge,
+    simple_bridge): frames only when the far end sends some, and our tone still comes back."""
+    ari = lab.ari
+    echo_id = f"echo-{time.monotonic_ns()}"
+    lab.callers.append(echo_id)
+    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=echo_id, formats="slin16,ulaw")
+    ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
+    with ch.media(paced=paced) as stream:
+        technology = ari.bridges.get(stream.bridge.id).technology
+        assert technology == ("softmix" if paced else "simple_bridge")
+        before = stream.frames_received
+        time.sleep(1.0)                 # we send nothing for a second: the echo has nothing to return
+        quiet = stream.frames_received - before
+        assert quiet >= 40 if paced else quiet <= 2, quiet
+        stream.send(audio.tone(440, 1.0))
+        heard = b""
+        for frame in stream.frames(timeout=5):
+            if audio.level_db(frame) > -40:
+                heard = frame + stream.read(0.5)
+                break
+        assert heard and abs(audio.dominant_frequency(heard, 16000) - 440) <= 10

@@ -221,19 +221,26 @@ class Channel(Handle, ChannelOperations):
             return self._events().collect_digits(self, max_digits, terminator, timeout, inter_digit_timeout)
 
     def media(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0,
-              direction: str = "both") -> "MediaStream":
-        """Kit helper (POST /channels/externalMedia, a bridge, the /media websocket): take part in this call; read() hears, send() speaks (direction 'in': hear only, 'out': speak only)."""
+              direction: str = "both", paced: bool = True) -> "MediaStream":
+        """Kit helper (POST /channels/externalMedia, a bridge, the /media websocket): take part in this call; read() hears, send() speaks (direction 'in': hear only, 'out': speak only).
+
+        A call in no bridge gets one of the stream's own: ``paced`` (softmix) gives a frame every
+        20 ms, silence included, and adds its mixing delay; ``paced=False`` (a two-party bridge)
+        passes each frame on as it comes, sooner, and only when the call sends some. A call already
+        in a bridge is joined there, whatever ``paced`` says.
+        """
         from .media import open_media
         with via("media"):
             return open_media(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout,
-                              direction=direction)
+                              direction=direction, paced=paced)
 
-    def listen(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0
-               ) -> "MediaStream":
-        """Kit helper (POST /channels/{id}/snoop, externalMedia and a bridge of their own): hear this call without joining or moving it."""
+    def listen(self, format: str = "slin16", *, buffer_seconds: float = 10.0, timeout: float = 10.0,
+               paced: bool = True) -> "MediaStream":
+        """Kit helper (POST /channels/{id}/snoop, externalMedia and a bridge of their own): hear this call without joining or moving it (paced as in media())."""
         from .media import open_listen
         with via("listen"):
-            return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout)
+            return open_listen(self._client, self, format, buffer_seconds=buffer_seconds, timeout=timeout,
+                               paced=paced)
 
 
 class Bridge(Handle, BridgeOperations):
