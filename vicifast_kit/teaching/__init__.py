@@ -122,7 +122,8 @@ class Lesson:
 
         The caller waits `delay` s after the answer, presses `dtmf`, then says `say` (None: silent,
         only quiet room noise) and stays `duration` s (an hour: pause between cells as you like).
-        `name` sets its caller id name. Other options go to vk.lab.simulate_caller.
+        `name` sets its caller id to `"name" <number>`: the number it dials is also the number it calls
+        from (without `name`, a random name and 555-01xx number). Other options go to vk.lab.simulate_caller.
         """
         from ..lab import simulate_caller
         if name is not None:
