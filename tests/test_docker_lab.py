@@ -6,7 +6,7 @@ container, nothing left behind.
 Runs on the machine's Docker engine when one answers, else on a private engine of this test run
 (tests/docker_helpers.py), and skips only where no engine can run. The Docker lab here is a second
 compose project on ports of its own, so the shared lab (127.0.0.1:8088/5038/5060/10000-10099) keeps
-running beside it. The README's Docker section gives the same commands and the times measured here.
+running beside it. docs/docker.md gives the same commands and the times measured here.
 """
 
 from __future__ import annotations
