@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 
 #: How the ids of the kit's own channels and bridges begin (media, snoop, phone, bridge).
 KIT_PREFIX = "kit-"
+#: The ids the kit gives its own media, snoop and phone channels and bridges (kit-KIND-12 hex digits). A
+#: program's own "kit-..." name (an example app's "kit-ivr-...-operator-queue") is not the kit's to sweep.
+KIT_OWN = re.compile(r"kit-[a-z]+-[0-9a-f]{12}")
 
 
 def leftovers(ari: "ARIClient | None" = None, timeout: float = 5.0) -> dict[str, int]:
@@ -72,7 +76,7 @@ def cleanup(ari: "ARIClient", *, app: str | None = None, min_age: float = 30.0) 
 def _leftover(ari: "ARIClient", kind: str, item: dict, now: datetime, min_age: float) -> bool:
     """True for the kit's own object (id kit-...), at least `min_age` s old, that `ari` did not make."""
     ident = str(item.get("id", ""))
-    if not ident.startswith(KIT_PREFIX) or ari.owns(kind, ident):
+    if not KIT_OWN.fullmatch(ident) or ari.owns(kind, ident):
         return False
     try:
         created = datetime.strptime(item.get("creationtime", ""), "%Y-%m-%dT%H:%M:%S.%f%z")
