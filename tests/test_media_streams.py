@@ -42,6 +42,14 @@ def kit_objects(ari) -> set[tuple[str, str]]:
     return {key for key in channels | bridges if ari.owns(*key)}
 
 
+def echo_call(lab):
+    """A call to the lab's echo without its spoken introduction (9002), in the test's app: our side of it."""
+    ari, echo_id = lab.ari, f"echo-{time.monotonic_ns()}"
+    lab.callers.append(echo_id)
+    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=echo_id, formats="slin16,ulaw")
+    return ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind(lab):
     """After each test, its client still open: no media thread in this process, no media/snoop channel or kit bridge
@@ -264,12 +272,7 @@ def test_closing_the_client_closes_its_streams(lab):
 
 def test_round_trip_through_the_echo_hears_our_own_tone(lab):
     """A 440 Hz tone sent into a call to the lab's echo (9002) comes back at 440 Hz."""
-    ari = lab.ari
-    echo_id = f"echo-{time.monotonic_ns()}"
-    lab.callers.append(echo_id)
-    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=echo_id,
-                           formats="slin16,ulaw")
-    ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
+    ch = echo_call(lab)
     with ch.media() as stream:
         assert audio.is_silent(stream.read(0.3))        # nothing said yet, nothing heard
         stream.send(audio.tone(440, 1.0))
@@ -489,10 +492,7 @@ def test_paced_or_not_a_silent_echo_gives_frames_every_20_ms_or_none(lab, paced)
     """paced (softmix): a frame every 20 ms even when the far end sends nothing; paced=False (a two-party bridge,
     simple_bridge): frames only when the far end sends some, and our tone still comes back."""
     ari = lab.ari
-    echo_id = f"echo-{time.monotonic_ns()}"
-    lab.callers.append(echo_id)
-    ari.channels.originate(endpoint="Local/9002@inbound/n", app=ari.app, channel_id=echo_id, formats="slin16,ulaw")
-    ch = ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
+    ch = echo_call(lab)
     with ch.media(paced=paced) as stream:
         technology = ari.bridges.get(stream.bridge.id).technology
         assert technology == ("softmix" if paced else "simple_bridge")

@@ -28,6 +28,20 @@ from .errors import LabError
 
 __all__ = ["SipPhone", "SipPhoneError"]
 
+#: A plain 200 OK to the request just received (a NOTIFY, a BYE).
+_OK = """    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+"""
+
 _ANSWER = """
   <recv request="INVITE" crlf="true">{remember}</recv>
   <send>
@@ -113,36 +127,14 @@ _TRANSFER = """
     </action>
   </recv>
   <send test="more" next="notify">
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{ok}  </send>
   <nop test="transferred" next="hang_up"/>
 """
 
 _WAIT_FOR_BYE = """
   <recv request="BYE"/>
   <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+{ok}  </send>
   <nop next="done"/>
 """
 
@@ -172,6 +164,7 @@ def scenario(transfer: bool) -> str:
     answer = _ANSWER.replace("{remember}", _REMEMBER if transfer else "")
     body = answer + (_TRANSFER + _WAIT_FOR_BYE + _HANG_UP if transfer
                      else _WAIT_FOR_BYE + '  <label id="done"/>\n')
+    body = body.replace("{ok}", _OK)
     name = "a phone that answers, then transfers the call (REFER)" if transfer else "a phone that answers"
     return f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="{name}">\n{body}</scenario>\n'
 
