@@ -95,9 +95,12 @@ def chromium_page(tmp: Path, viewport: dict, args: list[str] = ARGS):
 
 
 def our_half(ari: vk.ARIClient, caller) -> vk.Channel:
-    """The app's half of a simulated caller (its Local channel's ;2), once it exists."""
-    return wait_until(lambda: next((c for c in ari.channels.list() if c.name == caller.name[:-1] + "2"), None),
-                      timeout=10)
+    """The app's half of a simulated caller (its Local channel's ;2), once it is in Stasis (answerable, not 409)."""
+    def in_stasis():          # the app subscribes to a channel after its control exists: answerable from then on
+        half = next((c for c in ari.channels.list() if c.name == caller.name[:-1] + "2"), None)
+        apps = [a for a in ari.applications.list() if half is not None and half.id in a.channel_ids]
+        return half if apps else None
+    return wait_until(in_stasis, timeout=10)
 
 
 def wait_for_app(ari: vk.ARIClient, app: str) -> None:

@@ -23,8 +23,8 @@ from . import description as _api
 from . import settings as _settings
 from .causes import cause_phrase
 from .contracts import EventSource, Transport
-from .errors import (CallEnded, ClientClosed, Disconnected, Error, NotFound, SettingsError, WaitTimeout, auth_hint,
-                     error_for, unreachable_text)
+from .errors import (ARIError, CallEnded, ClientClosed, Conflict, Disconnected, Error, NotFound, ServerError,
+                     SettingsError, WaitTimeout, auth_hint, error_for, unreachable_text)
 from .event_websocket import EventWebSocket, events_url
 from .events import DISCONNECTED, RECONNECTED, Event, EventHub, Ownership, Subscription
 from .handles import KINDS, Context, Handle, binding_for, id_of, kind_of
@@ -411,11 +411,37 @@ class ARIClient(_Operations):
             if ended is None:
                 raise
             raise ended from None
+        except (Conflict, ServerError) as error:
+            # A call in its last milliseconds (hung up, not yet destroyed) answers 409 or 500, not 404.
+            ended = self._call_ended(op, values, error) if self._channel_gone(op, values) else None
+            if ended is None:
+                raise
+            raise ended from None
         self._ownership.note_result(op.method, path, result)
         return self._wrap(op.response, result)
 
-    def _call_ended(self, op: _api.Operation, values: dict, error: NotFound) -> CallEnded | None:
-        """A 404 on a call's operation as CallEnded, with its hang-up cause if the call's end was seen."""
+    def _channel_gone(self, op: _api.Operation, values: dict, within: float = 1.0) -> bool:
+        """True if this operation's channel was seen hanging up and Asterisk now says it is gone (GET gives 404)."""
+        channel_id = values.get("channelId")
+        if channel_id is None or not op.path.startswith("/channels/{channelId}"):
+            return False
+        ident = str(id_of(channel_id))
+        if not self._events.ended(ident)[0]:
+            return False
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                self._http("GET", "/channels/" + quote(ident, safe=""), template="/channels/{channelId}")
+            except NotFound:
+                return True
+            except Error:
+                return False
+            if time.monotonic() >= deadline or self._closed:
+                return False
+            time.sleep(0.05)
+
+    def _call_ended(self, op: _api.Operation, values: dict, error: ARIError) -> CallEnded | None:
+        """A 404 on a call's operation (or a 409/500 while it was being torn down) as CallEnded, with its hang-up cause."""
         channel_id = values.get("channelId")
         if channel_id is None or not op.path.startswith("/channels/{channelId}"):
             return None
@@ -424,7 +450,7 @@ class ARIClient(_Operations):
         if not ended and self._ownership.owns("channel", ident):
             # ARI's answer can come before the hang-up's events: wait a moment for them, for the cause.
             ended, cause = self._events.wait_ended(ident, timeout=1.0)
-        if not ended and "channel not found" not in error.message.lower():
+        if not ended and (error.status != 404 or "channel not found" not in error.message.lower()):
             return None          # another object of the request was not found
         if ended:
             why = "this call has ended" + (f" ({cause_phrase(cause)})" if cause is not None else "")

@@ -109,7 +109,7 @@ class NotFound(ARIError):
 
 
 class CallEnded(NotFound):
-    """404 on a call's operation because the call has ended; ``cause`` is its hang-up cause (or None)."""
+    """An operation on a call that has ended (404, or 409/500 while it was torn down); ``cause`` is its hang-up cause."""
 
     __module__ = "vicifast_kit"
 

@@ -147,6 +147,31 @@ def test_an_operation_on_a_call_that_ended_names_its_hang_up_cause(ari, server):
     assert type(err.value) is vk.NotFound                  # not a call: a plain NotFound
 
 
+def test_a_call_torn_down_under_a_request_is_call_ended_not_a_server_error(ari, server):
+    """Between a hang-up and the channel's end Asterisk answers 500 (or 409); once GET says 404, it is CallEnded."""
+    hub = ari.context.events
+    hub.put({"type": "ChannelDestroyed", "cause": 16, "channel": {"id": "c7", "name": "Local/x-7;2"}})
+    server.answers[("POST", "/ari/channels/c7/answer")] = (500, {"message": "Failed to answer channel"})
+    gets = []
+    server.answers[("GET", "/ari/channels/c7")] = lambda q, b: (gets.append(1) and None) or (
+        (200, {"id": "c7"}) if len(gets) < 3 else (404, {"message": "Channel not found"}))
+    with pytest.raises(vk.CallEnded) as err:
+        vk.Channel(ari, "c7").answer()
+    assert err.value.status == 500 and err.value.cause == 16 and len(gets) == 3
+    assert "this call has ended (hang-up cause 16, Normal Clearing)" in str(err.value)
+    # A channel that only left the app (continue) and still exists keeps its 409: it has not ended.
+    hub.put({"type": "StasisEnd", "channel": {"id": "c8", "name": "PJSIP/1-8"}})
+    server.answers[("POST", "/ari/channels/c8/answer")] = (409, {"message": "Channel not in Stasis application"})
+    server.answers[("GET", "/ari/channels/c8")] = (200, {"id": "c8"})
+    with pytest.raises(vk.Conflict) as err:
+        vk.Channel(ari, "c8").answer()
+    assert not isinstance(err.value, vk.CallEnded)
+    # A 500 on a call never seen ending stays a ServerError (no probing).
+    server.answers[("POST", "/ari/channels/c6/answer")] = (500, {"message": "Failed to answer channel"})
+    with pytest.raises(vk.ServerError):
+        vk.Channel(ari, "c6").answer()
+
+
 def test_a_closed_client_says_so(server):
     client = offline_client(server)
     client.close()
