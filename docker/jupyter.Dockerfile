@@ -34,6 +34,8 @@ COPY docker/lab.env docker/packages.txt /opt/vicifast-kit/docker/
 # The lab's configuration templates: notebook 10 shows its outbound-websocket sections.
 COPY docker/asterisk /opt/vicifast-kit/docker/asterisk
 COPY vicifast_kit /opt/vicifast-kit/vicifast_kit
+# The kit's Jupyter Server extension (kernel websockets without Nagle's delay), as a pip install enables it.
+COPY jupyter-config/jupyter_server_config.d/vicifast_kit.json /opt/venv/etc/jupyter/jupyter_server_config.d/
 ENV PATH=/opt/venv/bin:$PATH
 USER jovyan
 WORKDIR /home/jovyan/notebooks

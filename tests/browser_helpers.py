@@ -144,9 +144,16 @@ def wait_for_clock_tick(page, timeout: float = 5.0) -> str:
 @pytest.fixture
 def jupyterlab(tmp_path):
     """JupyterLab on a free port with a token, in its own session: yields (base URL, token, its root folder)."""
+    with running_jupyterlab(tmp_path) as lab:
+        yield lab
+
+
+@contextlib.contextmanager
+def running_jupyterlab(tmp_path: Path, extra_args: tuple[str, ...] = ()):
+    """JupyterLab in tmp_path on a free port with a token, stopped after (its kernels first): (base URL, token, folder)."""
     port, token = free_port(), secrets.token_hex(16)
     for d in ("config", "runtime", "settings", "workspaces"):
-        (tmp_path / d).mkdir()
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTER_PLATFORM_DIRS="1")
     log = open(tmp_path / "jupyterlab.log", "w")
@@ -155,7 +162,7 @@ def jupyterlab(tmp_path):
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={tmp_path}", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
          f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -166,7 +173,7 @@ def jupyterlab(tmp_path):
             except subprocess.TimeoutExpired:
                 if time.monotonic() < deadline:
                     continue
-            pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
+            raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text()[-3000:])
         yield base, token, tmp_path
     finally:
         try:        # kernels first, gracefully: they close their clients (and calls) at exit
