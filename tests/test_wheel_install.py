@@ -25,7 +25,7 @@ from vicifast_kit.lab import rootfs
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGED = Path("vicifast_kit", "lab", "files", "docker")
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "vicifast_kit", "docker")
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "vicifast_kit", "docker", "jupyter-config")
 
 
 def _builder() -> str:
@@ -102,6 +102,9 @@ def test_the_sdist_carries_docker_and_the_wheel_ships_the_same_files(installed):
     for name, (mode, content) in repo.items():
         assert shipped[name][1] == content, f"{name} differs from docker/{name}"
     assert shipped["start-asterisk.sh"][0] & 0o111 and shipped["asterisk/tts.sh"][0] & 0o111     # still runnable
+    # The Jupyter of the kit's environment loads vicifast_kit.notebook_server (kernel websockets without Nagle).
+    enabled = installed["venv"] / "etc/jupyter/jupyter_server_config.d/vicifast_kit.json"
+    assert enabled.read_bytes() == (REPO / "jupyter-config/jupyter_server_config.d/vicifast_kit.json").read_bytes()
 
 
 def test_import_reads_nothing_of_the_repository_and_takes_the_packaged_settings(installed):
