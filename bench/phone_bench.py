@@ -1,9 +1,11 @@
 """Benchmark: the Phone where a newcomer meets it (notebook 06) against the same Phone alone, in one run.
 
-Both scenes run JupyterLab and Debian's Chromium on this machine, with the lab. Chromium's fake
-microphone plays a 200 ms beep every second. A Phone calls 9002 (the echo) for --seconds, and the
-page measures it: mouth to ear as heard, page to page, underruns, gaps between frames, and the
-stage-by-stage breakdown on the page's and the kernel's shared clock.
+Every scene runs JupyterLab and Debian's Chromium on this machine, with the lab. Chromium's fake
+microphone plays a 200 ms beep every second. In the Phone's scenes a Phone calls 9002 (the echo) for
+--seconds, and the page measures it: mouth to ear as heard, page to page, underruns, gaps between
+frames, and the stage-by-stage breakdown on the page's and the kernel's shared clock. Through the
+echo, what comes back follows both directions; `--number 9001` (music on hold, a steady source)
+measures what the page is sent alone.
 
   stock comm   no call and no kit: a bare anywidget (bench/comm_ticker.js) whose kernel thread sends
                a 640-byte frame every 20 ms on the dot (absolute deadlines), through a stock Jupyter
@@ -17,13 +19,12 @@ stage-by-stage breakdown on the page's and the kernel's shared clock.
                the echo Phone comes in a cell after it. The rest of the notebook then runs, with its
                clean-up.
 
-    python bench/phone_bench.py [--seconds 60] [--only stock-comm|comm|alone|notebook06]
+    python bench/phone_bench.py [--seconds 60] [--number 9002|9001] [--only stock-comm|comm|alone|notebook06]
 
 Prints each scene's figures, then the comm's with the extension as ratios to the stock one's and
-notebook 06's as ratios to alone's. The plain media round trip
-of the same lab path (the kernel alone, no page) is the baseline for "added": the Phone's goal is
-that the page and the comm add at most 60 ms over it, with no underruns and a p99 gap of 30 ms or
-less. The lab must be up (`vicifast-kit lab up`); each scene takes about --seconds + 60 s.
+notebook 06's as ratios to alone's. The plain media round trip of the same lab path (the kernel
+alone, no page) is the baseline for "added": the Phone's goal is that the page and the comm add at
+most 60 ms over it, with no underruns and a p99 gap of 30 ms or less. The lab must be up (`vicifast-kit lab up`); each scene takes about --seconds + 60 s.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ NOTEBOOK_06 = ROOT / "notebooks" / "06_watching_with_widgets.ipynb"
 # Jupyter Server's own kernel websocket class, named in its config: the kit's extension then leaves it.
 STOCK = ("--ServerApp.kernel_websocket_connection_class="
          "jupyter_server.services.kernels.connection.channels.ZMQChannelsWebsocketConnection",)
-ECHO_CELL = "echo = Phone(ari, '9002')   # the benchmark's: a Phone to the echo, beside the notebook's own\necho"
+ECHO_CELL = "echo = Phone(ari, {number!r})   # the benchmark's Phone, beside the notebook's own\necho"
 
 
 TICKER_CELL = """import pathlib, threading, time, anywidget
@@ -100,22 +101,22 @@ def code_cell(source: str) -> dict:
     return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
 
 
-def alone_notebook(tmp: Path, app: str) -> tuple[str, int]:
+def alone_notebook(tmp: Path, app: str, number: str) -> tuple[str, int]:
     """A notebook with one Phone to the echo: (its name, how many cells to run for the Phone)."""
     cells = [f"import vicifast_kit as vk\nfrom vicifast_kit.widgets import Phone\nari = vk.connect(app={app!r})",
-             ECHO_CELL]
+             ECHO_CELL.format(number=number)]
     nb = {"cells": [code_cell(c) for c in cells], "nbformat": 4, "nbformat_minor": 5,
           "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}}
     (tmp / "alone.ipynb").write_text(json.dumps(nb))
     return "alone.ipynb", len(cells)
 
 
-def notebook_06(tmp: Path) -> tuple[str, int]:
+def notebook_06(tmp: Path, number: str = "9002") -> tuple[str, int]:
     """Notebook 06 as shipped (stored outputs and all) with the echo Phone after its own Phone's cell."""
     nb = json.loads(NOTEBOOK_06.read_text())
     cells = nb["cells"]
     at = next(i for i, c in enumerate(cells) if c["cell_type"] == "code" and "Phone(ari, join=" in "".join(c["source"]))
-    cells.insert(at + 1, code_cell(ECHO_CELL))
+    cells.insert(at + 1, code_cell(ECHO_CELL.format(number=number)))
     (tmp / NOTEBOOK_06.name).write_text(json.dumps(nb))
     shutil.copytree(NOTEBOOK_06.parent / "solutions", tmp / "solutions")
     return NOTEBOOK_06.name, at + 2
@@ -133,12 +134,13 @@ def run_cells(page, base: str, token: str, name: str, count: int) -> None:
         page.wait_for_timeout(300)
 
 
-def measure(page, phone, seconds: float) -> dict:
-    """Call the echo on this Phone, hold the call `seconds`, and read the page's figures."""
+def measure(page, phone, seconds: float, echo: bool = True) -> dict:
+    """Call on this Phone, hold the call `seconds`, and read the page's figures (mouth to ear only through an echo)."""
     phone.locator("button.vk-phone-call").click()
     phone.locator(".vk-audio-state", has_text="live").wait_for(timeout=20_000)
     started, machine0 = time.monotonic(), cpu_by_process()
-    wait_until(lambda: data(phone, "latencyMs") != "", timeout=20)
+    if echo:
+        wait_until(lambda: data(phone, "latencyMs") != "", timeout=20)
     page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - started)) * 1000)
     minutes = (time.monotonic() - started) / 60
     machine = cpu_by_process()
@@ -155,7 +157,7 @@ def measure(page, phone, seconds: float) -> dict:
     return figures
 
 
-def scene(kind: str, seconds: float, test: vk.ARIClient) -> dict:
+def scene(kind: str, seconds: float, test: vk.ARIClient, number: str = "9002") -> dict:
     """One scene in a JupyterLab and a Chromium of its own; everything it started is stopped after."""
     with tempfile.TemporaryDirectory(prefix=f"phone-bench-{kind}-") as folder:
         tmp = Path(folder)
@@ -166,9 +168,9 @@ def scene(kind: str, seconds: float, test: vk.ARIClient) -> dict:
             if kind in ("stock-comm", "comm"):
                 return comm_floor(base, token, tmp, seconds)
             if kind == "alone":
-                name, count = alone_notebook(tmp, unique_app("phone-bench"))
+                name, count = alone_notebook(tmp, unique_app("phone-bench"), number)
             else:
-                name, count = notebook_06(tmp)
+                name, count = notebook_06(tmp, number)
             with chromium_page(tmp, {"width": 1280, "height": 1400}, ARGS + beeping_microphone(tmp)) as page:
                 run_cells(page, base, token, name, count)
                 phones = page.locator(".jp-OutputArea-output").filter(has=page.locator(".vk-phone"))
@@ -178,7 +180,7 @@ def scene(kind: str, seconds: float, test: vk.ARIClient) -> dict:
                 if kind == "notebook06":                  # the notebook's own Phone joins watch-room, as a reader would
                     phones.nth(0).locator("button.vk-phone-call").click()
                     phones.nth(0).locator(".vk-audio-state", has_text="live").wait_for(timeout=20_000)
-                figures = measure(page, phones.nth(wanted - 1), seconds)
+                figures = measure(page, phones.nth(wanted - 1), seconds, echo=number == "9002")
                 figures["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
                 if kind == "notebook06":                  # the rest of the notebook, its clean-up included
                     phones.nth(0).locator("button.vk-phone-hangup").click()
@@ -221,6 +223,8 @@ def show(kind: str, f: dict, plain: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long each echo call lasts")
+    parser.add_argument("--number", default="9002", help="what the Phone calls: 9002 the echo (the default), "
+                        "9001 music on hold (a steady source: the page's side alone, no mouth to ear)")
     parser.add_argument("--only", choices=("stock-comm", "comm", "alone", "notebook06"), help="one scene")
     args = parser.parse_args()
     test = vk.connect(app=unique_app("phone-bench-test"))
@@ -230,7 +234,7 @@ def main() -> None:
         results = {}
         for kind in ("stock-comm", "comm", "alone", "notebook06"):
             if args.only in (None, kind):
-                results[kind] = scene(kind, args.seconds, test)
+                results[kind] = scene(kind, args.seconds, test, args.number)
                 if kind.endswith("comm"):
                     show_comm(kind, results[kind])
                 else:
