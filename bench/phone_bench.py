@@ -12,7 +12,8 @@ measures what the page is sent alone.
                Server (its kernel websocket as it comes). The gaps between frames reaching the page
                are the widget comm's floor (kernel -> JupyterLab's server -> the page's main thread)
   comm         the same through Jupyter Server with the kit's extension (vicifast_kit.notebook_server:
-               the kernel websocket with TCP_NODELAY), as the lab's JupyterLab runs
+               the kernel websocket with TCP_NODELAY, no busy/idle redraws for widget messages), as
+               the lab's JupyterLab runs
   alone        a notebook with only that Phone: the quietest page the Phone can have
   notebook 06  the real notebooks/06 run top to bottom to its own Phone (joined to watch-room and
                live). A Dashboard, a CallFlow and a Listen on a talking caller are live beside it;
@@ -48,9 +49,19 @@ from client_helpers import cleanup, unique_app, wait_until  # noqa: E402
 from phone_figures import beeping_microphone, cpu_by_process, data, plain_round_trip  # noqa: E402
 
 NOTEBOOK_06 = ROOT / "notebooks" / "06_watching_with_widgets.ipynb"
-# Jupyter Server's own kernel websocket class, named in its config: the kit's extension then leaves it.
+# Jupyter Server's own kernel websocket class and untracked message types, named in its config: the kit's
+# extension then leaves both as they are (a stock server).
 STOCK = ("--ServerApp.kernel_websocket_connection_class="
          "jupyter_server.services.kernels.connection.channels.ZMQChannelsWebsocketConnection",)
+
+
+def stock_config(tmp: Path) -> None:
+    """Name Jupyter Server's own untracked message types in the server's config (JUPYTER_CONFIG_DIR)."""
+    from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
+    default = MappingKernelManager.class_traits()["untracked_message_types"].default()
+    (tmp / "config").mkdir(exist_ok=True)
+    (tmp / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"MappingKernelManager": {"untracked_message_types": list(default)}}))
 ECHO_CELL = "echo = Phone(ari, {number!r})   # the benchmark's Phone, beside the notebook's own\necho"
 
 
@@ -161,6 +172,8 @@ def scene(kind: str, seconds: float, test: vk.ARIClient, number: str = "9002") -
     """One scene in a JupyterLab and a Chromium of its own; everything it started is stopped after."""
     with tempfile.TemporaryDirectory(prefix=f"phone-bench-{kind}-") as folder:
         tmp = Path(folder)
+        if kind == "stock-comm":
+            stock_config(tmp)
         with running_jupyterlab(tmp, STOCK if kind == "stock-comm" else ()) as (base, token, _):
             server_log = (tmp / "jupyterlab.log").read_text()
             if "vicifast_kit: kernel websockets" not in server_log:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+from traitlets import HasTraits, List, Unicode
 from traitlets.config import Config
 
 from vicifast_kit import notebook_server
@@ -18,8 +19,17 @@ from vicifast_kit.notebook_server import NoDelayKernelConnection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def server(config: Config | None = None, current=ZMQChannelsWebsocketConnection) -> SimpleNamespace:
-    return SimpleNamespace(web_app=SimpleNamespace(settings={"kernel_websocket_connection_class": current}),
+class Manager(HasTraits):
+    """The one trait of Jupyter Server's kernel manager that the extension reads."""
+    untracked_message_types = List(Unicode(), default_value=["status", "stream"])
+
+
+def server(config: Config | None = None, current=ZMQChannelsWebsocketConnection, manager=None,
+           page=None) -> SimpleNamespace:
+    settings = {"kernel_websocket_connection_class": current}
+    if page is not None:
+        settings["page_config_data"] = page
+    return SimpleNamespace(web_app=SimpleNamespace(settings=settings), kernel_manager=manager or Manager(),
                            config=config or Config(), log=logging.getLogger("test-server"))
 
 
@@ -39,6 +49,26 @@ def test_the_extension_replaces_only_jupyter_servers_own_default_class():
     app = server(current=Gateway)
     notebook_server._load_jupyter_server_extension(app)
     assert app.web_app.settings["kernel_websocket_connection_class"] is Gateway
+
+
+def test_widget_messages_stop_making_the_page_redraw_busy_and_idle_unless_configured():
+    app = server()                              # JupyterLab reads the list from the kernel manager after us
+    notebook_server._load_jupyter_server_extension(app)
+    assert app.kernel_manager.untracked_message_types == ["status", "stream", "comm_msg"]
+    page = {"untracked_message_types": ["status", "stream"], "other": 1}
+    app = server(page=page)                     # ... or it has already copied it into the page's config
+    notebook_server._load_jupyter_server_extension(app)
+    assert page == {"untracked_message_types": ["status", "stream", "comm_msg"], "other": 1}
+    mine = Manager(untracked_message_types=["status"])   # a list the server's config set: left as it is
+    app = server(manager=mine, page={"untracked_message_types": ["status"]})
+    notebook_server._load_jupyter_server_extension(app)
+    assert mine.untracked_message_types == ["status"]
+    assert app.web_app.settings["page_config_data"] == {"untracked_message_types": ["status"]}
+    named = Config()                            # Jupyter Server's own list, named in the config: also left
+    named.Manager.untracked_message_types = ["status", "stream"]
+    app = server(named)
+    notebook_server._load_jupyter_server_extension(app)
+    assert app.kernel_manager.untracked_message_types == ["status", "stream"]
 
 
 def test_connecting_turns_nagle_off_before_the_stock_connect(monkeypatch):
