@@ -10,7 +10,7 @@ does nothing else.
   websockets. Measured with bench/phone_bench.py's comm scene on 2026-12-06 (frames sent every 20 ms
   on the dot by a kernel thread), the page got them with p99 gaps of 44 ms stock and 22 ms with it.
 - **Busy and idle for every widget message.** The kernel reports busy, then idle, for each message the
-  page sends to a widget; the Phone's microphone sends 25 a second. JupyterLab redraws its kernel
+  page sends to a widget; the Phone's microphone sends one every 20 to 40 ms. JupyterLab redraws its kernel
   indicators, the toolbar and the tab's icon for each report. Listing `comm_msg` among the kernel
   manager's `untracked_message_types` makes the page ignore those reports; JupyterLab reads that
   list from the server. Measured on 2026-12-06 with one Phone live, this took Chromium from about

@@ -10,11 +10,12 @@ const MIN_LEAD = 0.03;
 const SPARE_FRAMES = 400;       // 8 s: the buffer shrinks (a frame dropped) when over this many frames it never ran
 const SAFETY = 0.015;           // ... lower than SAFETY (the audio clock's own steps) plus MARGIN plus the frame
 const MARGIN = 0.01;
-// Microphone frames per message to the kernel. Each message makes the kernel report busy, then idle,
-// and JupyterLab redraws its busy indicators twice: measured with two Phones and a Listen, two frames
-// a message cut the CPU of Chromium, JupyterLab's server and the kernel by a third of a core (159% -> 121%)
-// for 20 ms more delay (the first frame of two waits for the second).
-const MIC_BATCH = 2;
+// Microphone frames per message to the kernel. Each message makes the kernel report busy, then idle;
+// a stock JupyterLab redraws its busy indicators for each, and two frames a message once saved a third
+// of a core for 20 ms more delay. The kit's Jupyter Server extension (vicifast_kit.notebook_server)
+// makes the page ignore those reports: with it, one frame a message measured 129 ms mouth to ear
+// against 161 ms, with fewer gaps and no more CPU (bench/phone_bench.py, 2026-12-06).
+const MIC_BATCH = 1;
 const LOUD_DB = -35;            // a frame louder than this starts a sound (for the latency figures)
 const QUIET_DB = -45;           // ... after at least 100 ms below this
 
@@ -382,7 +383,8 @@ function render({ model, el: root }) {
     const rows = [
       ["microphone -> capture worklet (the browser's figure)", [r(input), null]],
       // (the mean, and the most: the first of MIC_BATCH frames waits for the others)
-      ["framing: a frame waits for its last sample, the first of two for the second", [FRAME_MS * (MIC_BATCH + 1) / 2, FRAME_MS * MIC_BATCH]],
+      ["framing: a frame waits for its last sample" + (MIC_BATCH > 1 ? `, the first of ${MIC_BATCH} for the others` : ""),
+       [FRAME_MS * (MIC_BATCH + 1) / 2, FRAME_MS * MIC_BATCH]],
       ["capture worklet -> page's main thread (over its quickest)", two(hop)],
       ["page -> kernel (widget comm)", k.to_kernel || [null, null]],
       ["kernel -> lab -> kernel: the echo of a sound (onsets, this call)", k.lab || [null, null]],

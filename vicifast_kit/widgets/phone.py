@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scheduler import Job
 
 #: Most seconds of the page's microphone left waiting in Asterisk's queue (a frame that would wait longer is dropped):
-#: the page sends two frames a message, so the queue holds 20 ms at times however well the frames come.
+#: the page's frames come with the jitter of its main thread and of the widget comm (p99 gaps of 30-60 ms measured).
 MIC_MAX_QUEUE = 0.06
 #: When the queue never ran lower than a frame over this many frames (2 s), a frame is dropped (a quiet one if it can).
 MIC_SPARE_FRAMES = 100
