@@ -123,6 +123,9 @@ def test_listen_and_phone_in_the_page(jupyterlab):
             # The breakdown accounts for the delay: its stages add up to the mouth to ear measured end to end.
             b = figures["breakdown"]
             assert abs(b["sum_p50"] - b["mouth_to_ear"]) <= max(40, 0.5 * b["mouth_to_ear"]), b
+            # The kit's server extension is on (scripts/setup): the page read it from its config and sends
+            # each microphone frame alone (a frame waits 20 ms for its last sample; two a message: 30 / 40).
+            assert next(v for name, v in b["rows"] if name.startswith("framing")) == [20, 20], b["rows"]
             # A kernel restart leaves nothing of its Listen and Phones in the lab (they are live now).
             agent.locator("button.vk-phone-call").click()        # the agent calls again, and is left ringing
             test.wait_for("StasisStart", timeout=15, where=lambda e: e.args == ["inbound", "5553100"])

@@ -11,11 +11,20 @@ const SPARE_FRAMES = 400;       // 8 s: the buffer shrinks (a frame dropped) whe
 const SAFETY = 0.015;           // ... lower than SAFETY (the audio clock's own steps) plus MARGIN plus the frame
 const MARGIN = 0.01;
 // Microphone frames per message to the kernel. Each message makes the kernel report busy, then idle;
-// a stock JupyterLab redraws its busy indicators for each, and two frames a message once saved a third
-// of a core for 20 ms more delay. The kit's Jupyter Server extension (vicifast_kit.notebook_server)
-// makes the page ignore those reports: with it, one frame a message measured 129 ms mouth to ear
-// against 161 ms, with fewer gaps and no more CPU (bench/phone_bench.py, 2026-12-06).
-const MIC_BATCH = 1;
+// a stock JupyterLab redraws its busy indicators for each, and two frames a message saved a third of
+// a core there, for 20 ms more delay. The kit's Jupyter Server extension (vicifast_kit.notebook_server)
+// makes the page ignore those reports (comm_msg among the page config's untracked_message_types):
+// with it, one frame a message measured 129 ms mouth to ear against 161 ms, with fewer gaps and no
+// more CPU (bench/phone_bench.py, 2026-12-06).
+function micBatch() {
+  try {
+    const config = JSON.parse(document.getElementById("jupyter-config-data").textContent);
+    return (config.untracked_message_types || []).includes("comm_msg") ? 1 : 2;
+  } catch (e) {
+    return 2;                     // not JupyterLab's page, or no page config: assume a stock server
+  }
+}
+const MIC_BATCH = micBatch();
 const LOUD_DB = -35;            // a frame louder than this starts a sound (for the latency figures)
 const QUIET_DB = -45;           // ... after at least 100 ms below this
 
