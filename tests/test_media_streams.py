@@ -50,6 +50,15 @@ def echo_call(lab):
     return ari.wait_for("StasisStart", timeout=10, where=lambda e: e.channel.id == echo_id).channel
 
 
+def echoed_tone(stream) -> bytes:
+    """Send a 1 s 440 Hz tone into a call to the echo: the first loud frame heard back and 0.5 s after it (or b"")."""
+    stream.send(audio.tone(440, 1.0))
+    for frame in stream.frames(timeout=5):
+        if audio.level_db(frame) > -40:
+            return frame + stream.read(0.5)
+    return b""
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind(lab):
     """After each test, its client still open: no media thread in this process, no media/snoop channel or kit bridge
@@ -275,12 +284,7 @@ def test_round_trip_through_the_echo_hears_our_own_tone(lab):
     ch = echo_call(lab)
     with ch.media() as stream:
         assert audio.is_silent(stream.read(0.3))        # nothing said yet, nothing heard
-        stream.send(audio.tone(440, 1.0))
-        heard = b""
-        for frame in stream.frames(timeout=5):
-            if audio.level_db(frame) > -40:
-                heard = frame + stream.read(0.5)
-                break
+        heard = echoed_tone(stream)
         assert heard, "the tone never came back"
         assert abs(audio.dominant_frequency(heard, 16000) - 440) <= 10     # (its delay: bench/media_bench.py)
 
@@ -500,10 +504,5 @@ def test_paced_or_not_a_silent_echo_gives_frames_every_20_ms_or_none(lab, paced)
         time.sleep(1.0)                 # we send nothing for a second: the echo has nothing to return
         quiet = stream.frames_received - before
         assert quiet >= 40 if paced else quiet <= 2, quiet
-        stream.send(audio.tone(440, 1.0))
-        heard = b""
-        for frame in stream.frames(timeout=5):
-            if audio.level_db(frame) > -40:
-                heard = frame + stream.read(0.5)
-                break
+        heard = echoed_tone(stream)
         assert heard and abs(audio.dominant_frequency(heard, 16000) - 440) <= 10

@@ -180,6 +180,14 @@ def _resolve(url: str | None, user: str | None, password: str | None) -> tuple[s
 _SURFACES_LOCK = threading.Lock()
 
 
+def _channel_of(op: _api.Operation, values: dict) -> str | None:
+    """The channel id of an operation on one channel (/channels/{channelId}...), else None."""
+    channel_id = values.get("channelId")
+    if channel_id is None or not op.path.startswith("/channels/{channelId}"):
+        return None
+    return str(id_of(channel_id))
+
+
 class ARIClient(_Operations):
     """A connection to ARI: the operations (``ari.channels.originate(...)``), events, handles.
 
@@ -406,14 +414,11 @@ class ARIClient(_Operations):
             return self._raw_websocket(query)
         try:
             result = self._http(op.method, path, query, body, binary=op.response == "binary", template=op.path)
-        except NotFound as error:
-            ended = self._call_ended(op, values, error)
-            if ended is None:
-                raise
-            raise ended from None
-        except (Conflict, ServerError) as error:
+        except ARIError as error:
             # A call in its last milliseconds (hung up, not yet destroyed) answers 409 or 500, not 404.
-            ended = self._call_ended(op, values, error) if self._channel_gone(op, values) else None
+            gone = isinstance(error, NotFound) or (isinstance(error, (Conflict, ServerError))
+                                                   and self._channel_gone(op, values))
+            ended = self._call_ended(op, values, error) if gone else None
             if ended is None:
                 raise
             raise ended from None
@@ -422,11 +427,8 @@ class ARIClient(_Operations):
 
     def _channel_gone(self, op: _api.Operation, values: dict, within: float = 1.0) -> bool:
         """True if this operation's channel was seen hanging up and Asterisk now says it is gone (GET gives 404)."""
-        channel_id = values.get("channelId")
-        if channel_id is None or not op.path.startswith("/channels/{channelId}"):
-            return False
-        ident = str(id_of(channel_id))
-        if not self._events.ended(ident)[0]:
+        ident = _channel_of(op, values)
+        if ident is None or not self._events.ended(ident)[0]:
             return False
         deadline = time.monotonic() + within
         while True:
@@ -442,10 +444,9 @@ class ARIClient(_Operations):
 
     def _call_ended(self, op: _api.Operation, values: dict, error: ARIError) -> CallEnded | None:
         """A 404 on a call's operation (or a 409/500 while it was being torn down) as CallEnded, with its hang-up cause."""
-        channel_id = values.get("channelId")
-        if channel_id is None or not op.path.startswith("/channels/{channelId}"):
+        ident = _channel_of(op, values)
+        if ident is None:
             return None
-        ident = str(id_of(channel_id))
         ended, cause = self._events.ended(ident)
         if not ended and self._ownership.owns("channel", ident):
             # ARI's answer can come before the hang-up's events: wait a moment for them, for the cause.
