@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import vicifast_kit as vk  # noqa: E402
 
-from browser_helpers import ARGS, chromium_page, dismiss_news, running_jupyterlab  # noqa: E402
+from browser_helpers import ARGS, chromium_page, dismiss_news, notebook, running_jupyterlab  # noqa: E402
 from client_helpers import cleanup, unique_app, wait_until  # noqa: E402
 from phone_figures import beeping_microphone, cpu_by_process, data, plain_round_trip  # noqa: E402
 
@@ -90,9 +90,7 @@ def percentile(values: list[float], p: float) -> float:
 def comm_floor(base: str, token: str, tmp: Path, seconds: float) -> dict:
     """The widget comm alone: a frame sent every 20 ms by a kernel thread, the gaps as they reach the page."""
     cell = TICKER_CELL.format(js=str(Path(__file__).with_name("comm_ticker.js")), seconds=seconds)
-    nb = {"cells": [code_cell(cell)], "nbformat": 4, "nbformat_minor": 5,
-          "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}}
-    (tmp / "comm.ipynb").write_text(json.dumps(nb))
+    (tmp / "comm.ipynb").write_text(json.dumps(notebook([cell])))
     with chromium_page(tmp, {"width": 1280, "height": 1400}) as page:
         run_cells(page, base, token, "comm.ipynb", 1)
         ticker = page.locator(".vk-ticker")
@@ -108,17 +106,11 @@ def comm_floor(base: str, token: str, tmp: Path, seconds: float) -> dict:
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
-def code_cell(source: str) -> dict:
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
-
-
 def alone_notebook(tmp: Path, app: str, number: str) -> tuple[str, int]:
     """A notebook with one Phone to the echo: (its name, how many cells to run for the Phone)."""
     cells = [f"import vicifast_kit as vk\nfrom vicifast_kit.widgets import Phone\nari = vk.connect(app={app!r})",
              ECHO_CELL.format(number=number)]
-    nb = {"cells": [code_cell(c) for c in cells], "nbformat": 4, "nbformat_minor": 5,
-          "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}}}
-    (tmp / "alone.ipynb").write_text(json.dumps(nb))
+    (tmp / "alone.ipynb").write_text(json.dumps(notebook(cells)))
     return "alone.ipynb", len(cells)
 
 
@@ -127,7 +119,7 @@ def notebook_06(tmp: Path, number: str = "9002") -> tuple[str, int]:
     nb = json.loads(NOTEBOOK_06.read_text())
     cells = nb["cells"]
     at = next(i for i, c in enumerate(cells) if c["cell_type"] == "code" and "Phone(ari, join=" in "".join(c["source"]))
-    cells.insert(at + 1, code_cell(ECHO_CELL.format(number=number)))
+    cells.insert(at + 1, notebook([ECHO_CELL.format(number=number)])["cells"][0])
     (tmp / NOTEBOOK_06.name).write_text(json.dumps(nb))
     shutil.copytree(NOTEBOOK_06.parent / "solutions", tmp / "solutions")
     return NOTEBOOK_06.name, at + 2
